@@ -1,0 +1,62 @@
+/*
+ * The per-ISA kernel table: the inner loops each variant (scalar, avx2, avx512) provides.
+ * ops.cc does the threading and calls these through the table of the selected ISA.
+ *
+ * Invariants:
+ * - Every variant implements the same semantics as the scalar one; results may differ only
+ *   by float summation order (dequantization, conversions, activation quantization and
+ *   element-wise maps that need no reduction are bit-identical, except the SIMD exp used by
+ *   gluMul, which is within a few ulp).
+ * - Lengths are element counts; quantized lengths are multiples of the block size.
+ * - No function allocates.
+ */
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "../quant.h"
+
+namespace tsgl {
+
+struct AttnArgs {
+  float *out;                 // [num_tokens, num_heads, head_dim]
+  const float *q;             // [num_tokens, num_heads, head_dim]
+  const uint8_t *k, *v;       // this layer: [num_slots, num_kv_heads, head_dim] in dtype
+  int64_t num_heads, num_kv_heads, head_dim, group;  // group = num_heads / num_kv_heads
+  int64_t slot_bytes, head_bytes;                     // strides in the K/V arrays
+  int dtype;                                          // F32, F16 or BF16
+  const int32_t *q_indptr, *kv_indptr, *kv_indices;
+  float scale;
+};
+
+struct IsaKernels {
+  const char *name;
+  // dst[0..n) = dequant(src), any of the seven dtypes.
+  void (*dequant_row)(int dtype, const void *src, float *dst, int64_t n);
+  // F32, F16, BF16 only (KV pool rows); round to nearest even.
+  void (*store_row)(int dtype, void *dst, const float *src, int64_t n);
+  float (*dot_f32)(const float *a, const float *b, int64_t n);
+  // Activation row -> n/32 BlockQ8A blocks.
+  void (*quantize_q8a)(const float *x, BlockQ8A *y, int64_t n);
+  // sum over blocks of d_x * d_w * int_dot(x, w).
+  float (*dot_q8_0)(const BlockQ8A *x, const BlockQ8_0 *w, int64_t nblocks);
+  float (*dot_q4_0)(const BlockQ8A *x, const BlockQ4_0 *w, int64_t nblocks);
+  void (*rms_norm_row)(float *out, const float *x, const float *w, int64_t dim, float eps);
+  // res += x; out = rmsnorm(res) * w.
+  void (*add_rms_norm_row)(float *res, const float *x, float *out, const float *w, int64_t dim, float eps);
+  void (*add_row)(float *out, const float *b, int64_t n);
+  // Rotates pairs (i, i+half) if neox else (2i, 2i+1), i < half, with precomputed cos/sin.
+  void (*rope_head)(float *x, const float *cos, const float *sin, int64_t half, bool neox);
+  void (*glu_row)(float *out, const float *gate, const float *up, int64_t dim, int act);
+  int64_t (*argmax_row)(const float *x, int64_t n);
+  // One (request, head) pair; scores: scratch of at least kv_len floats, acc: head_dim floats.
+  void (*attention_head)(const AttnArgs &a, int64_t req, int64_t head, float *scores, float *acc);
+};
+
+const IsaKernels &scalar_kernels();
+const IsaKernels &avx2_kernels();
+const IsaKernels &avx512_kernels();      // maddubs int8 path
+const IsaKernels &avx512vnni_kernels();  // dpbusd int8 path
+
+}  // namespace tsgl

@@ -1,0 +1,300 @@
+/*
+ * The C ABI ops: threading, tiling and scratch around the per-ISA inner loops.
+ *
+ * Invariants:
+ * - Work is split with parallel_for over independent output rows / tokens / (request, head)
+ *   pairs, so results do not depend on the thread count.
+ * - Scratch (quantized activations, dequantized weight tiles, attention scores, rope tables)
+ *   lives in thread_local vectors that only grow: no allocation once warmed up.
+ * - matmul numerics: F32/F16/BF16/Q4_K/Q6_K weights are dequantized exactly-as-ggml to f32
+ *   and dotted with f32 activations; Q8_0/Q4_0 use llama.cpp's scheme (activations
+ *   quantized to Q8 blocks, integer block dots scaled by both scales).
+ */
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <vector>
+
+#include "../include/kernels.h"
+#include "cpu.h"
+#include "ops_internal.h"
+#include "thread_pool.h"
+
+namespace tsgl {
+
+const IsaKernels &current_kernels() {
+  switch (tsgl_get_isa()) {
+    case TSGL_ISA_AVX512: return cpu_features().avx512_vnni ? avx512vnni_kernels() : avx512_kernels();
+    case TSGL_ISA_AVX2: return avx2_kernels();
+    default: return scalar_kernels();
+  }
+}
+
+namespace {
+
+template <typename T>
+T *grow(std::vector<T> &v, size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+const uint8_t *weight_row(const tsgl_weight *w, int64_t n) {
+  for (int p = 0; p < w->num_parts; ++p) {
+    if (n < w->parts[p].rows) return w->parts[p].data + n * w->row_bytes;
+    n -= w->parts[p].rows;
+  }
+  return nullptr;  // unreachable for validated inputs
+}
+
+constexpr int64_t kTileN = 16;  // weight rows per tile
+constexpr int64_t kTileM = 64;  // activation rows per tile
+
+// Tiles [mb * kTileM, +kTileM) x [nb * kTileN, +kTileN); task index = mb * n_tiles + nb so
+// a thread's contiguous chunk walks the weight rows of one activation tile.
+template <typename TileFn>
+void for_each_tile(int64_t m, int64_t n, const TileFn &fn) {
+  const int64_t n_tiles = (n + kTileN - 1) / kTileN, m_tiles = (m + kTileM - 1) / kTileM;
+  parallel_for(n_tiles * m_tiles, [&](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t mb = t / n_tiles, nb = t % n_tiles;
+      fn(mb * kTileM, std::min(m, (mb + 1) * kTileM), nb * kTileN, std::min(n, (nb + 1) * kTileN));
+    }
+  });
+}
+
+thread_local std::vector<BlockQ8A> t_xq;  // caller's quantized activations [m, cols/32]
+thread_local std::vector<float> t_tile;    // worker's dequantized weight tile [kTileN, cols]
+
+void matmul_int8(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k) {
+  const int64_t n = w->rows, nbk = w->cols / 32;
+  BlockQ8A *xq = grow(t_xq, static_cast<size_t>(m * nbk));
+  parallel_for(m, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) k.quantize_q8a(x + r * w->cols, xq + r * nbk, w->cols);
+  });
+  const bool q8 = w->dtype == TSGL_Q8_0;
+  for_each_tile(m, n, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    const uint8_t *rows[kTileN];
+    for (int64_t j = n0; j < n1; ++j) rows[j - n0] = weight_row(w, j);
+    for (int64_t i = m0; i < m1; ++i) {
+      const BlockQ8A *xr = xq + i * nbk;
+      float *o = out + i * n;
+      for (int64_t j = n0; j < n1; ++j) {
+        o[j] = q8 ? k.dot_q8_0(xr, reinterpret_cast<const BlockQ8_0 *>(rows[j - n0]), nbk)
+                  : k.dot_q4_0(xr, reinterpret_cast<const BlockQ4_0 *>(rows[j - n0]), nbk);
+      }
+    }
+  });
+}
+
+void matmul_float(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k) {
+  const int64_t n = w->rows, cols = w->cols;
+  for_each_tile(m, n, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    const float *rows[kTileN];
+    if (w->dtype == TSGL_F32) {
+      for (int64_t j = n0; j < n1; ++j) rows[j - n0] = reinterpret_cast<const float *>(weight_row(w, j));
+    } else {
+      float *tile = grow(t_tile, static_cast<size_t>(kTileN * cols));  // [kTileN, cols]
+      for (int64_t j = n0; j < n1; ++j) {
+        rows[j - n0] = tile + (j - n0) * cols;
+        k.dequant_row(w->dtype, weight_row(w, j), tile + (j - n0) * cols, cols);
+      }
+    }
+    for (int64_t i = m0; i < m1; ++i) {
+      for (int64_t j = n0; j < n1; ++j) out[i * n + j] = k.dot_f32(x + i * cols, rows[j - n0], cols);
+    }
+  });
+}
+
+}  // namespace
+}  // namespace tsgl
+
+using namespace tsgl;
+
+struct tsgl_kv_pool {
+  uint8_t *k, *v;  // each [num_layers][num_slots][num_kv_heads][head_dim] in dtype
+  int64_t num_layers, num_slots, num_kv_heads, head_dim;
+  int dtype;
+  int64_t elem_bytes, slot_bytes, layer_bytes;
+  size_t map_bytes;  // bytes of each mapping
+};
+
+extern "C" {
+
+void tsgl_embed(float *out, const tsgl_weight *w, const int32_t *ids, int64_t n) {
+  const IsaKernels &k = current_kernels();
+  parallel_for(n, [&](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) k.dequant_row(w->dtype, weight_row(w, ids[t]), out + t * w->cols, w->cols);
+  });
+}
+
+void tsgl_rms_norm(float *out, const float *x, const float *w, int64_t rows, int64_t dim, float eps) {
+  const IsaKernels &k = current_kernels();
+  parallel_for(rows, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) k.rms_norm_row(out + r * dim, x + r * dim, w, dim, eps);
+  });
+}
+
+void tsgl_add_rms_norm(float *residual, const float *x, float *out, const float *w, int64_t rows,
+                       int64_t dim, float eps) {
+  const IsaKernels &k = current_kernels();
+  parallel_for(rows, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) k.add_rms_norm_row(residual + r * dim, x + r * dim, out + r * dim, w, dim, eps);
+  });
+}
+
+void tsgl_matmul(float *out, const float *x, const tsgl_weight *w, int64_t rows) {
+  if (rows <= 0 || w->rows <= 0) return;
+  const IsaKernels &k = current_kernels();
+  if (w->dtype == TSGL_Q8_0 || w->dtype == TSGL_Q4_0) {
+    matmul_int8(out, x, w, rows, k);
+  } else {
+    matmul_float(out, x, w, rows, k);
+  }
+}
+
+void tsgl_add_bias(float *out, const float *bias, int64_t rows, int64_t n) {
+  const IsaKernels &k = current_kernels();
+  parallel_for(rows, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) k.add_row(out + r * n, bias, n);
+  }, 16);
+}
+
+void tsgl_rope(float *x, const int32_t *positions, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
+               const float *inv_freq, int64_t rot_half, int neox) {
+  const IsaKernels &k = current_kernels();
+  parallel_for(n_tokens, [&](int64_t t0, int64_t t1, int) {
+    thread_local std::vector<float> table;  // [2, rot_half]: cos then sin
+    float *c = grow(table, static_cast<size_t>(2 * rot_half)), *s = c + rot_half;
+    for (int64_t t = t0; t < t1; ++t) {
+      for (int64_t i = 0; i < rot_half; ++i) {
+        const float angle = static_cast<float>(positions[t]) * inv_freq[i];
+        c[i] = std::cos(angle);
+        s[i] = std::sin(angle);
+      }
+      for (int64_t h = 0; h < n_heads; ++h) k.rope_head(x + (t * n_heads + h) * head_dim, c, s, rot_half, neox != 0);
+    }
+  });
+}
+
+void tsgl_glu_mul(float *out, const float *gate_up, int64_t rows, int64_t dim, int act) {
+  const IsaKernels &k = current_kernels();
+  parallel_for(rows, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) k.glu_row(out + r * dim, gate_up + r * 2 * dim, gate_up + r * 2 * dim + dim, dim, act);
+  });
+}
+
+void tsgl_gather_rows(float *out, const float *x, const int32_t *idx, int64_t n, int64_t dim) {
+  parallel_for(n, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) std::copy(x + idx[r] * dim, x + idx[r] * dim + dim, out + r * dim);
+  }, 16);
+}
+
+void tsgl_argmax_rows(int32_t *out, const float *x, int64_t rows, int64_t n) {
+  const IsaKernels &k = current_kernels();
+  parallel_for(rows, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) out[r] = static_cast<int32_t>(k.argmax_row(x + r * n, n));
+  });
+}
+
+tsgl_kv_pool *tsgl_kv_pool_create(int64_t num_layers, int64_t num_slots, int64_t num_kv_heads,
+                                  int64_t head_dim, int dtype) {
+  if (dtype != TSGL_F32 && dtype != TSGL_F16 && dtype != TSGL_BF16) return nullptr;
+  auto *p = new tsgl_kv_pool{};
+  p->num_layers = num_layers;
+  p->num_slots = num_slots;
+  p->num_kv_heads = num_kv_heads;
+  p->head_dim = head_dim;
+  p->dtype = dtype;
+  p->elem_bytes = dtype == TSGL_F32 ? 4 : 2;
+  p->slot_bytes = num_kv_heads * head_dim * p->elem_bytes;
+  p->layer_bytes = num_slots * p->slot_bytes;
+  p->map_bytes = static_cast<size_t>(num_layers * p->layer_bytes);
+  const size_t len = p->map_bytes ? p->map_bytes : 1;
+  void *k = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);  // zeroed, lazy
+  void *v = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (k == MAP_FAILED || v == MAP_FAILED) {
+    if (k != MAP_FAILED) munmap(k, len);
+    if (v != MAP_FAILED) munmap(v, len);
+    delete p;
+    return nullptr;
+  }
+  p->k = static_cast<uint8_t *>(k);
+  p->v = static_cast<uint8_t *>(v);
+  return p;
+}
+
+void tsgl_kv_pool_free(tsgl_kv_pool *p) {
+  if (!p) return;
+  const size_t len = p->map_bytes ? p->map_bytes : 1;
+  munmap(p->k, len);
+  munmap(p->v, len);
+  delete p;
+}
+
+void tsgl_kv_pool_shape(const tsgl_kv_pool *p, int64_t *num_layers, int64_t *num_slots, int64_t *num_kv_heads,
+                        int64_t *head_dim, int *dtype) {
+  *num_layers = p->num_layers;
+  *num_slots = p->num_slots;
+  *num_kv_heads = p->num_kv_heads;
+  *head_dim = p->head_dim;
+  *dtype = p->dtype;
+}
+
+void tsgl_store_kv(tsgl_kv_pool *p, int64_t layer, const float *k, const float *v, const int32_t *loc, int64_t n) {
+  const IsaKernels &ks = current_kernels();
+  const int64_t row = p->num_kv_heads * p->head_dim;
+  uint8_t *kl = p->k + layer * p->layer_bytes, *vl = p->v + layer * p->layer_bytes;
+  parallel_for(n, [&](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) {
+      ks.store_row(p->dtype, kl + loc[t] * p->slot_bytes, k + t * row, row);
+      ks.store_row(p->dtype, vl + loc[t] * p->slot_bytes, v + t * row, row);
+    }
+  }, 8);
+}
+
+void tsgl_load_kv(const tsgl_kv_pool *p, int64_t layer, float *k, float *v, const int32_t *slots, int64_t n) {
+  const IsaKernels &ks = current_kernels();
+  const int64_t row = p->num_kv_heads * p->head_dim;
+  const uint8_t *kl = p->k + layer * p->layer_bytes, *vl = p->v + layer * p->layer_bytes;
+  parallel_for(n, [&](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) {
+      ks.dequant_row(p->dtype, kl + slots[t] * p->slot_bytes, k + t * row, row);
+      ks.dequant_row(p->dtype, vl + slots[t] * p->slot_bytes, v + t * row, row);
+    }
+  }, 8);
+}
+
+void tsgl_attention(float *out, const float *q, const tsgl_kv_pool *p, int64_t layer, int64_t num_heads,
+                    int64_t num_reqs, const int32_t *q_indptr, const int32_t *kv_indptr,
+                    const int32_t *kv_indices, float scale) {
+  const IsaKernels &ks = current_kernels();
+  AttnArgs a{};
+  a.out = out;
+  a.q = q;
+  a.k = p->k + layer * p->layer_bytes;
+  a.v = p->v + layer * p->layer_bytes;
+  a.num_heads = num_heads;
+  a.num_kv_heads = p->num_kv_heads;
+  a.head_dim = p->head_dim;
+  a.group = num_heads / p->num_kv_heads;
+  a.slot_bytes = p->slot_bytes;
+  a.head_bytes = p->head_dim * p->elem_bytes;
+  a.dtype = p->dtype;
+  a.q_indptr = q_indptr;
+  a.kv_indptr = kv_indptr;
+  a.kv_indices = kv_indices;
+  a.scale = scale;
+  parallel_for(num_reqs * num_heads, [&](int64_t i0, int64_t i1, int) {
+    thread_local std::vector<float> scratch;  // [kv_len] scores then [head_dim] accumulator
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t r = i / num_heads, h = i % num_heads;
+      const int64_t kv_len = kv_indptr[r + 1] - kv_indptr[r];
+      float *s = grow(scratch, static_cast<size_t>(kv_len + a.head_dim));
+      ks.attention_head(a, r, h, s, s + kv_len);
+    }
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,28 @@
+/*
+ * Persistent worker pool for the kernels.
+ *
+ * Invariants:
+ * - Workers are created once (and on setNumThreads) and live until the process exits.
+ * - Idle workers sleep on a condition variable after a short spin: no busy loop while the
+ *   server idles.
+ * - parallel_for(n, fn) splits [0, n) into at most num_threads contiguous chunks; the calling
+ *   thread runs chunk 0 and returns only when every chunk has finished. fn(begin, end, tid)
+ *   receives a thread index in [0, num_threads) (unique within one call).
+ * - Calls from several JS threads are serialized; a parallel_for issued from inside a task
+ *   runs inline on the calling worker (no nesting, no deadlock).
+ */
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace tsgl {
+
+using RangeFn = std::function<void(int64_t begin, int64_t end, int tid)>;
+
+void pool_set_num_threads(int n);
+int pool_num_threads();
+// Runs fn over [0, n) split into chunks of at least min_chunk items.
+void parallel_for(int64_t n, const RangeFn &fn, int64_t min_chunk = 1);
+
+}  // namespace tsgl
