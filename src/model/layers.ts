@@ -1,0 +1,93 @@
+/**
+ * Shared transformer layers, as steps over a ForwardContext. Each family file composes these in
+ * its own order; every step reads and writes RunState buffers for `batch.numTokens` rows.
+ *
+ * Data flow of one decoder layer (buffers in RunState):
+ *   residual --inputNorm--> normed --q/k/v--> q, k, v --[qkNorm]--> --rope--> --storeKv, attention--> attnOut
+ *   attnOut --o--> hidden --addRmsNorm(residual += hidden)--> normed --gateUp, glu, down--> hidden
+ * The next layer's inputNorm adds `hidden` into `residual` first (fused residual add).
+ */
+import type { ForwardBatch } from '../engine/types.js';
+import * as ops from '../native/ops.js';
+import type { ModelConfig } from './model-config.js';
+import type { RunState } from './run-state.js';
+import type { LayerWeights } from './weights.js';
+
+export interface ForwardContext {
+  readonly config: ModelConfig;
+  readonly state: RunState;
+  readonly kvPool: ops.KvPool;
+  readonly invFreq: Float32Array; // [rotaryDim / 2]
+  readonly attnScale: number;
+  batch: ForwardBatch;
+}
+
+/** Residual add (except before layer 0) and the attention pre-norm: normed = norm(residual). */
+export function inputNorm(ctx: ForwardContext, lw: LayerWeights, layerIdx: number): void {
+  const { state: s, config: c, batch } = ctx;
+  const n = batch.numTokens;
+  if (layerIdx === 0) {
+    s.residual.set(s.hidden.subarray(0, n * c.hiddenSize));
+    ops.rmsNorm(s.normed, s.residual, lw.inputNorm, n, c.hiddenSize, c.rmsNormEps);
+  } else {
+    ops.addRmsNorm(s.residual, s.hidden, s.normed, lw.inputNorm, n, c.hiddenSize, c.rmsNormEps);
+  }
+}
+
+/** q, k, v projections (with biases where the family has them). */
+export function qkvProj(ctx: ForwardContext, lw: LayerWeights): void {
+  const { state: s, config: c, batch } = ctx;
+  const n = batch.numTokens;
+  const qDim = c.numHeads * c.headDim;
+  const kvDim = c.numKvHeads * c.headDim;
+  ops.matmul(s.q, s.normed, lw.q, n);
+  ops.matmul(s.k, s.normed, lw.k, n);
+  ops.matmul(s.v, s.normed, lw.v, n);
+  if (lw.qBias) ops.addBias(s.q, lw.qBias, n, qDim);
+  if (lw.kBias) ops.addBias(s.k, lw.kBias, n, kvDim);
+  if (lw.vBias) ops.addBias(s.v, lw.vBias, n, kvDim);
+}
+
+/** Per-head RMSNorm of q and k (Qwen3), before RoPE. */
+export function qkNorm(ctx: ForwardContext, lw: LayerWeights): void {
+  const { state: s, config: c, batch } = ctx;
+  const n = batch.numTokens;
+  ops.rmsNorm(s.q, s.q, lw.qNorm!, n * c.numHeads, c.headDim, c.rmsNormEps);
+  ops.rmsNorm(s.k, s.k, lw.kNorm!, n * c.numKvHeads, c.headDim, c.rmsNormEps);
+}
+
+export function rotary(ctx: ForwardContext): void {
+  const { state: s, config: c, batch } = ctx;
+  const n = batch.numTokens;
+  ops.rope(s.q, batch.positions, n, c.numHeads, c.headDim, ctx.invFreq, c.ropeNeox);
+  ops.rope(s.k, batch.positions, n, c.numKvHeads, c.headDim, ctx.invFreq, c.ropeNeox);
+}
+
+/** Writes this step's k/v into the pool, then attends over each request's cached + new tokens. */
+export function pagedAttention(ctx: ForwardContext, layerIdx: number): void {
+  const { state: s, config: c, batch } = ctx;
+  ops.storeKv(ctx.kvPool, layerIdx, s.k, s.v, batch.outLoc, batch.numTokens);
+  ops.attention(
+    s.attnOut, s.q, ctx.kvPool, layerIdx, c.numHeads,
+    batch.numReqs, batch.qIndptr, batch.kvIndptr, batch.kvIndices, ctx.attnScale,
+  );
+}
+
+export function oProj(ctx: ForwardContext, lw: LayerWeights): void {
+  ops.matmul(ctx.state.hidden, ctx.state.attnOut, lw.o, ctx.batch.numTokens);
+}
+
+/** residual += hidden; normed = norm(residual) (the MLP pre-norm). */
+export function postAttnNorm(ctx: ForwardContext, lw: LayerWeights): void {
+  const { state: s, config: c, batch } = ctx;
+  ops.addRmsNorm(s.residual, s.hidden, s.normed, lw.postAttnNorm, batch.numTokens, c.hiddenSize, c.rmsNormEps);
+}
+
+/** Gated MLP: hidden = down(act(gate(normed)) * up(normed)). */
+export function gatedMlp(ctx: ForwardContext, lw: LayerWeights): void {
+  const { state: s, config: c, batch } = ctx;
+  const n = batch.numTokens;
+  ops.matmul(s.gateUp, s.normed, lw.gateUp, n);
+  ops.gluMul(s.act, s.gateUp, n, c.intermediateSize, c.hiddenAct === 'gelu' ? 1 : 0);
+  ops.matmul(s.hidden, s.act, lw.down, n);
+}

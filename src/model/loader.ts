@@ -1,0 +1,64 @@
+/**
+ * loadModel: opens a weight source (HF folder, GGUF file or dummy config), registers the
+ * weights with the addon (with a progress bar on stderr), and returns what the engine needs.
+ *
+ * Invariant: errors name the file and what is wrong (missing tensor, bad dtype, truncated file).
+ */
+import { SingleBar } from 'cli-progress';
+import { DType } from '../native/binding.js';
+import type { ModelConfig } from './model-config.js';
+import { openWeightSource, type LoadFormat, type WeightSource } from './weight-source.js';
+import { loadWeights, type ModelWeights, type WeightDtype } from './weights.js';
+
+export interface LoadModelOptions {
+  modelPath: string;
+  loadFormat: LoadFormat;
+  /** SGLang --dtype: auto, half, float16, bfloat16, float, float32. */
+  dtype: string;
+  /** SGLang --quantization: null, w8a8_int8 (→ Q8_0 blocks), gguf. */
+  quantization: string | null;
+  progress: boolean;
+}
+
+export interface LoadedModel {
+  source: WeightSource;
+  config: ModelConfig;
+  weights: ModelWeights;
+  loadMs: number;
+}
+
+export function weightDtypeFor(dtype: string, quantization: string | null): WeightDtype {
+  if (quantization === 'w8a8_int8' || quantization === 'q8_0') return DType.Q8_0;
+  if (quantization === 'q4_0') return DType.Q4_0;
+  if (quantization && quantization !== 'gguf') {
+    throw new Error(`--quantization ${quantization} is not supported by tsgl yet (supported: w8a8_int8, gguf)`);
+  }
+  switch (dtype) {
+    case 'auto': return 'auto';
+    case 'half': case 'float16': return DType.F16;
+    case 'bfloat16': return DType.BF16;
+    case 'float': case 'float32': return DType.F32;
+    default: throw new Error(`--dtype ${dtype} is not supported (choose from auto, half, float16, bfloat16, float, float32)`);
+  }
+}
+
+export function loadModel(opts: LoadModelOptions): LoadedModel {
+  const t0 = performance.now();
+  const source = openWeightSource(opts.modelPath, opts.loadFormat);
+  const weightDtype = weightDtypeFor(opts.dtype, opts.quantization);
+  const bar = opts.progress
+    ? new SingleBar({
+      format: 'Loading weights |{bar}| {percentage}% | {value}/{total} MiB | {duration}s',
+      stream: process.stderr, noTTYOutput: true, notTTYSchedule: 2000, hideCursor: false,
+    })
+    : null;
+  const toMiB = (b: number): number => Math.round(b / 1048576);
+  bar?.start(toMiB(source.totalBytes), 0);
+  try {
+    const weights = loadWeights(source, { weightDtype, onProgress: (done) => bar?.update(toMiB(done)) });
+    bar?.update(toMiB(source.totalBytes));
+    return { source, config: source.config, weights, loadMs: performance.now() - t0 };
+  } finally {
+    bar?.stop();
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * DecoderModelRunner: the ModelRunner of every decoder-only family. One forward step:
+ * embed → family.layer × numLayers → final norm → logits for batch.logitRows only.
+ *
+ * Invariants: batch.numTokens <= state.maxTokens and batch.numLogitRows <= state.maxLogitRows;
+ * the returned logits buffer is reused by the next step ([numLogitRows, vocab] prefix is valid).
+ */
+import type { ForwardBatch, ModelRunner } from '../engine/types.js';
+import * as ops from '../native/ops.js';
+import type { ModelFamily } from './family.js';
+import type { ForwardContext } from './layers.js';
+import type { ModelConfig } from './model-config.js';
+import { familyFor } from './registry.js';
+import { ropeInvFreq } from './rope.js';
+import { RunState } from './run-state.js';
+import type { ModelWeights } from './weights.js';
+
+export class DecoderModelRunner implements ModelRunner {
+  readonly vocabSize: number;
+  readonly state: RunState;
+  private readonly family: ModelFamily;
+  private readonly ctx: ForwardContext;
+
+  constructor(
+    readonly config: ModelConfig,
+    private readonly weights: ModelWeights,
+    kvPool: ops.KvPool,
+    maxTokens: number,
+    maxLogitRows: number,
+  ) {
+    this.vocabSize = config.vocabSize;
+    this.family = familyFor(config.architecture);
+    this.state = new RunState(config, maxTokens, maxLogitRows);
+    const invFreq = ropeInvFreq(config.rotaryDim, config.ropeTheta, config.ropeScaling, weights.ropeFreqFactors ?? undefined);
+    this.ctx = {
+      config, state: this.state, kvPool, invFreq,
+      attnScale: 1 / Math.sqrt(config.headDim),
+      batch: undefined as unknown as ForwardBatch,
+    };
+  }
+
+  forward(batch: ForwardBatch): Float32Array {
+    const { state: s, config: c, weights: w } = this;
+    if (batch.numTokens > s.maxTokens || batch.numLogitRows > s.maxLogitRows) {
+      throw new Error(`batch of ${batch.numTokens} tokens / ${batch.numLogitRows} logit rows exceeds the run state (${s.maxTokens} / ${s.maxLogitRows})`);
+    }
+    this.ctx.batch = batch;
+    ops.embed(s.hidden, w.embed, batch.inputIds, batch.numTokens);
+    for (let i = 0; i < c.numLayers; i++) this.family.layer(this.ctx, w.layers[i]!, i);
+    ops.addRmsNorm(s.residual, s.hidden, s.normed, w.finalNorm, batch.numTokens, c.hiddenSize, c.rmsNormEps);
+    if (batch.numLogitRows > 0) {
+      ops.gatherRows(s.logitInput, s.normed, batch.logitRows, batch.numLogitRows, c.hiddenSize);
+      ops.matmul(s.logits, s.logitInput, w.lmHead, batch.numLogitRows);
+    }
+    return s.logits;
+  }
+}
