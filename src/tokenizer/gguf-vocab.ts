@@ -10,6 +10,8 @@
  * - encode: special-token text is split out first (CONTROL/UNKNOWN only with parseSpecial,
  *   USER_DEFINED always); SPM prefixes a space to a text fragment at the start or after a
  *   special token; BOS is added only with addSpecialTokens and add_bos_token.
+ * - eosTokenIds: eos, eot and CONTROL tokens named like an end of turn (llama.cpp's EOG set).
+ * - qwen2 vocabs are NFC-normalized before encoding, as HF's Qwen2 tokenizer does.
  * - decode: CONTROL/UNKNOWN are special (dropped with skipSpecialTokens, else their text);
  *   UNUSED and out-of-range ids decode to nothing; pieces are joined as bytes and decoded as
  *   UTF-8 with U+FFFD for incomplete sequences; SPM strips one leading space of the result.
@@ -46,6 +48,8 @@ export interface VocabData {
   source: string;
 }
 
+const EOG_TEXTS = new Set(['<|eot_id|>', '<|im_end|>', '<|end|>', '<end_of_turn>', '<|endoftext|>', '<|eom_id|>', '<EOT>', '<|end_of_text|>']);
+
 export class GgufTokenizer implements Tokenizer {
   readonly kind: TokenizerKind;
   readonly vocabSize: number;
@@ -64,6 +68,8 @@ export class GgufTokenizer implements Tokenizer {
   private readonly spm: SpmEncoder | null = null;
   private readonly bpe: BpeEncoder | null = null;
   private readonly addSpacePrefix: boolean;
+  /** Qwen2-style vocabs: NFC before pre-tokenizing, as their tokenizer.json normalizer does (llama.cpp skips it). */
+  private readonly nfc: boolean;
   private readonly pieceBytes: (Uint8Array | undefined)[];
   private readonly template: ChatTemplate | null;
 
@@ -79,10 +85,13 @@ export class GgufTokenizer implements Tokenizer {
     this.eosId = valid(v.eos);
     this.padTokenId = valid(v.pad);
     const eot = valid(v.eot ?? null);
-    this.eosTokenIds = dedupe([this.eosId, eot].filter((x): x is number => x !== null));
+    // llama.cpp's end-of-generation set: eos, eot, and CONTROL tokens with a well-known end text.
+    const eog = v.tokens.flatMap((t, id) => (EOG_TEXTS.has(t) && this.types[id] === TokenType.Control ? [id] : []));
+    this.eosTokenIds = dedupe([this.eosId, eot, ...eog].filter((x): x is number => x !== null));
     const isSpm = v.model === 'llama';
     this.addsBos = (v.addBos ?? (isSpm || ignoresMerges(v.pre))) && this.bosTokenId !== null;
     this.addsEos = (v.addEos ?? false) && this.eosId !== null;
+    this.nfc = !isSpm && preTokenizerFor(v.pre) === 'qwen2';
     this.addSpacePrefix = isSpm ? (v.addSpacePrefix ?? true) : (v.addSpacePrefix ?? false);
 
     const specials: { text: string; id: number; user: boolean }[] = [];
@@ -126,7 +135,7 @@ export class GgufTokenizer implements Tokenizer {
         const t = (this.addSpacePrefix && prevSpecial ? ' ' : '') + f.text;
         this.spm.encode(t.replaceAll(' ', '\u2581'), out);
       } else {
-        this.bpe!.encode(f.text, out);
+        this.bpe!.encode(this.nfc ? f.text.normalize('NFC') : f.text, out);
       }
       prevSpecial = false;
     }
