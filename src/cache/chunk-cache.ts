@@ -22,7 +22,7 @@ export class ChunkCache implements PrefixCache {
     this.pageSize = allocator.pageSize;
   }
 
-  matchPrefix(): MatchResult {
+  matchPrefix(_key?: ArrayLike<number>, _keyLen?: number): MatchResult {
     return { indices: new Int32Array(0), lastNode: ROOT };
   }
 
