@@ -148,8 +148,12 @@ export async function drive(ctx: ServerContext, state: GenState, o: DriveOptions
   const obs = ctx.metrics?.begin(o.logMetrics ?? true);
   const it = ctx.engine.generate(state.req)[Symbol.asyncIterator]();
   let done = false;
+  // Client gone: abort in the engine right away (SGLang's abort_request(rid)), so a request still
+  // waiting in the queue is dropped without waiting for its next output, then stop iterating.
   const onAbort = () => {
-    if (!done) void it.return?.()?.catch(() => {});
+    if (done) return;
+    ctx.engine.abort(state.req.rid, false);
+    void it.return?.()?.catch(() => {});
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {

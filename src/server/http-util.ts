@@ -103,6 +103,6 @@ export function clientGone(req: IncomingMessage, res: ServerResponse): AbortSign
     if (!res.writableFinished) ac.abort();
   };
   res.once('close', onClose);
-  req.socket?.once('close', onClose);
+  req.once('error', onClose);
   return ac.signal;
 }

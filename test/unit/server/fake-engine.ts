@@ -148,8 +148,16 @@ export class FakeEngine implements EngineClient {
     }
   }
 
+  /** rids hit by abort(). */
+  abortedRids = new Set<string>();
+
   abort(ridPrefix: string, abortAll = false): void {
-    for (const [rid, st] of this.active) if (abortAll || rid.startsWith(ridPrefix)) st.aborted = true;
+    for (const [rid, st] of this.active) {
+      if (abortAll || rid.startsWith(ridPrefix)) {
+        st.aborted = true;
+        this.abortedRids.add(rid);
+      }
+    }
   }
 
   async flushCache(): Promise<boolean> {
