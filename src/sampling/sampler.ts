@@ -22,6 +22,10 @@
  *   bucket histogram bounds the candidate set for top_k / top_p / min_p, and only those candidates
  *   are copied and (natively) sorted. Scratch buffers are allocated once per Sampler.
  * - Ties: argmax and top-k/top-p boundaries keep the lowest token ids.
+ * - A top_k == 1 row always gets the all-greedy formula (log_softmax without temperature).
+ *   SGLang gives such a row log(softmax(l / T)) when its batch also holds sampled rows; we
+ *   choose the batch-independent reading.
+ * - exp is `expNeg` (table + polynomial, ~2x Math.exp, relative error < 3e-10).
  * - The result of `sample()` holds views into scratch buffers, valid until the next call.
  */
 import type { SamplingParams, TokenLogprob } from '../engine/types.js';
@@ -183,7 +187,7 @@ export class Sampler {
     let stats: LpStats | null = null;
     if (row.params.topK === 1) {
       tok = argmax(l, off, V);
-      if (wantLp) stats = lseStats(l, off, V, 1, false);
+      if (wantLp) stats = lseStats(l, off, V, 1, false, l[off + tok]!);
     } else {
       const invT = 1 / row.params.temperature;
       const max = l[off + argmax(l, off, V)]!;
@@ -481,8 +485,7 @@ export function applyGrammarMask(l: Float32Array, off: number, V: number, mask: 
 }
 
 /** log-sum-exp stats of l * scale over a row. */
-function lseStats(l: Float32Array, off: number, V: number, scale: number, clamp: boolean): LpStats {
-  const max = l[off + argmax(l, off, V)]!;
+function lseStats(l: Float32Array, off: number, V: number, scale: number, clamp: boolean, max = l[off + argmax(l, off, V)]!): LpStats {
   return { max, scale, logZ: Math.log(sumExpNeg(l, off, V, max, scale)), clamp };
 }
 
@@ -499,51 +502,38 @@ function lpOf(l: Float32Array, off: number, id: number, s: LpStats): number {
   return Number.isNaN(lp) ? -Infinity : lp;
 }
 
-/** Top-N [logprob, id] of a row by a bounded min-heap scan (no sort of the vocabulary). */
+/**
+ * Top-N [logprob, id] of a row: one scan keeping a small descending list (no sort of the
+ * vocabulary). Ids are visited in ascending order and only a strictly larger value enters, so
+ * ties keep the lower id first.
+ */
 function topLogprobs(l: Float32Array, off: number, V: number, topN: number, s: LpStats): TokenLogprob[] {
   const k = Math.min(topN, V);
-  const heap: number[] = []; // token ids; heap[0] is the worst kept (lowest value, then highest id)
-  const worse = (a: number, b: number): boolean => {
-    const va = l[off + a]!;
-    const vb = l[off + b]!;
-    return va < vb || (va === vb && a > b);
-  };
-  let floor = -Infinity; // value of heap[0] once the heap is full: anything below is rejected fast
-  for (let i = 0; i < V; i++) {
-    if (heap.length === k && l[off + i]! < floor) continue;
-    if (heap.length < k) {
-      heap.push(i);
-      siftUp(heap, heap.length - 1, worse);
-    } else if (worse(heap[0]!, i)) {
-      heap[0] = i;
-      siftDown(heap, 0, worse);
+  const ids = new Int32Array(k); // [k] kept ids, best first
+  const vals = new Float64Array(k); // [k] their logits
+  for (let i = 0; i < k; i++) insertTop(ids, vals, i, i, l[off + i]!);
+  const last = k - 1;
+  let floor = vals[last]!;
+  for (let i = k; i < V; i++) {
+    const v = l[off + i]!;
+    if (v > floor) {
+      insertTop(ids, vals, last, i, v);
+      floor = vals[last]!;
     }
-    if (heap.length === k) floor = l[off + heap[0]!]!;
   }
-  heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
-  return heap.map((id): TokenLogprob => [lpOf(l, off, id, s), id]);
+  return Array.from(ids, (id): TokenLogprob => [lpOf(l, off, id, s), id]);
 }
 
-function siftUp(h: number[], i: number, worse: (a: number, b: number) => boolean): void {
-  while (i > 0) {
-    const p = (i - 1) >> 1;
-    if (!worse(h[i]!, h[p]!)) break;
-    [h[i], h[p]] = [h[p]!, h[i]!];
-    i = p;
+/** Insert (id, v) into the descending list ids/vals[0, n] (n = last slot it may take). */
+function insertTop(ids: Int32Array, vals: Float64Array, n: number, id: number, v: number): void {
+  let p = n;
+  while (p > 0 && vals[p - 1]! < v) {
+    vals[p] = vals[p - 1]!;
+    ids[p] = ids[p - 1]!;
+    p--;
   }
-}
-
-function siftDown(h: number[], i: number, worse: (a: number, b: number) => boolean): void {
-  for (;;) {
-    const a = 2 * i + 1;
-    const b = a + 1;
-    let m = i;
-    if (a < h.length && worse(h[a]!, h[m]!)) m = a;
-    if (b < h.length && worse(h[b]!, h[m]!)) m = b;
-    if (m === i) return;
-    [h[i], h[m]] = [h[m]!, h[i]!];
-    i = m;
-  }
+  vals[p] = v;
+  ids[p] = id;
 }
 
 /**
