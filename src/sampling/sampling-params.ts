@@ -153,6 +153,17 @@ function parseCustomParams(v: unknown): Record<string, unknown> | null {
   return v;
 }
 
+/**
+ * `seed` is an alias of `sampling_seed` (which wins when both are set). Resolved per source, so
+ * a request's `seed` overrides a preferred `sampling_seed`.
+ */
+function seedAlias(o: Json): Json {
+  if (!('seed' in o)) return o;
+  const { seed, ...rest } = o;
+  const viaSeed = int({ seed }, 'seed', null);
+  return rest.sampling_seed === undefined || rest.sampling_seed === null ? { ...rest, sampling_seed: viaSeed } : rest;
+}
+
 /** SGLang `verify(vocab_size)`, same order and wording. `bias` holds [rawKey, id, value]. */
 function verify(p: ParsedSamplingParams, bias: Array<[string, number, number]> | null, vocabSize: number): void {
   const fail = (m: string): never => {
@@ -201,13 +212,13 @@ export function parseSamplingParams(raw: unknown, opts: ParseSamplingOptions): P
   if (raw !== undefined && raw !== null && !isPlainObject(raw)) {
     throw new SamplingParamsError(`sampling_params must be an object, got ${typeName(raw)}.`);
   }
-  const obj: Json = { ...(opts.preferred ?? {}), ...((raw as Json | null | undefined) ?? {}) };
+  const obj: Json = { ...seedAlias(opts.preferred ?? {}), ...seedAlias((raw as Json | null | undefined) ?? {}) };
   for (const key of Object.keys(obj)) {
     if (!KNOWN_KEYS.has(key)) throw new SamplingParamsError(`Unknown sampling parameter: ${key}.`);
   }
   const dfltMax = opts.defaultMaxNewTokens === undefined ? 128 : opts.defaultMaxNewTokens;
   const maxNewTokens = 'max_new_tokens' in obj ? int(obj, 'max_new_tokens', null) : dfltMax;
-  const seed = int(obj, 'sampling_seed', null) ?? int(obj, 'seed', null);
+  const seed = int(obj, 'sampling_seed', null);
   const bias = parseLogitBias(obj.logit_bias);
 
   const p: ParsedSamplingParams = {

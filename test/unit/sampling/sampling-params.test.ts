@@ -111,6 +111,10 @@ test('seed: sampling_seed and seed are both accepted; sampling_seed wins', () =>
   assert.equal(parse({ sampling_seed: 8 }).seed, 8);
   assert.equal(parse({ sampling_seed: 8, seed: 7 }).seed, 8);
   assert.equal(parse({ seed: -3 }).seed, -3);
+  assert.equal(parse({ seed: 5 }, { preferred: { sampling_seed: 1 } }).seed, 5, 'request seed beats preferred');
+  assert.equal(parse({}, { preferred: { seed: 1 } }).seed, 1);
+  assert.equal(parse({ seed: null }, { preferred: { seed: 1 } }).seed, null);
+  rejects({ seed: 'x' }, 'seed must be an integer, got string.');
 });
 
 test('tiny temperature rewrites to greedy (temperature 1, top_k 1)', () => {
