@@ -33,7 +33,9 @@ class Pool {
     stop_workers();
     num_threads_ = n;
     stop_ = false;
-    for (int w = 1; w < n; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
+    // Workers start from the current generation (no job can be published while run_mutex_ is held).
+    const uint64_t gen = generation_.load(std::memory_order_acquire);
+    for (int w = 1; w < n; ++w) workers_.emplace_back([this, w, gen] { worker_loop(w, gen); });
   }
 
   int size() const { return num_threads_; }
@@ -77,8 +79,7 @@ class Pool {
     done_.wait(lk, [this] { return pending_.load(std::memory_order_acquire) == 0; });
   }
 
-  void worker_loop(int w) {
-    uint64_t seen = generation_.load(std::memory_order_acquire);
+  void worker_loop(int w, uint64_t seen) {
     for (;;) {
       for (int spin = 0; spin < 20000; ++spin) {
         if (generation_.load(std::memory_order_acquire) != seen) break;

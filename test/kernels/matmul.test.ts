@@ -1,0 +1,156 @@
+/**
+ * matmul and embed for all seven weight dtypes: scalar vs a TS reference (dequantize then
+ * f64 dot for float and K-quant weights; llama.cpp Q8 activation quantization and integer
+ * block dots for Q8_0/Q4_0), every ISA vs scalar, stacked parts, thread counts 1 and 2.
+ * Tolerance: 1e-5 * sum_k |x_k w_k| + 1e-6 per output (f32 accumulation over <= 768 terms).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { assertClose, dequantRef, ops, perIsa, quantizeQ8Ref, randn, randomQuantRows, rng, toDtype } from './helpers.js';
+
+const { DType } = ops;
+const ALL = [DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K] as const;
+
+function weightBytes(rows: number, cols: number, dtype: ops.DTypeId, rand: () => number): Uint8Array {
+  if (dtype === DType.F32 || dtype === DType.F16 || dtype === DType.BF16) return toDtype(randn(rows * cols, rand), rows, cols, dtype);
+  if (dtype === DType.Q8_0 || dtype === DType.Q4_0) {
+    const b = new Uint8Array(rows * ops.rowBytes(dtype, cols));
+    ops.quantizeRows(b, randn(rows * cols, rand), rows, cols, dtype);
+    return b;
+  }
+  return randomQuantRows(rows, cols, dtype, rand);
+}
+
+/** Reference out [m, n] and the per-output tolerance. */
+function reference(x: Float32Array, m: number, wb: Uint8Array, n: number, k: number, dtype: ops.DTypeId) {
+  const w = dequantRef(wb, n, k, dtype);
+  const out = new Float64Array(m * n), tol = new Float64Array(m * n);
+  const int8 = dtype === DType.Q8_0 || dtype === DType.Q4_0;
+  for (let i = 0; i < m; i++) {
+    const xr = x.subarray(i * k, (i + 1) * k);
+    const q = int8 ? quantizeQ8Ref(xr) : undefined;
+    for (let j = 0; j < n; j++) {
+      let s = 0, abs = 0;
+      for (let b = 0; b < Math.floor(k / 32); b++) {
+        if (q) {
+          // integer dot of the block, w reconstructed as q_w * d_w: w / d_w is exact
+          const dw = wscale(wb, j, b, k, dtype);
+          let acc = 0;
+          for (let t = 0; t < 32; t++) acc += q.qs[32 * b + t]! * Math.round(w[j * k + 32 * b + t]! / dw);
+          const term = Math.fround(q.d[b]! * dw) * acc;
+          s += term;
+          abs += Math.abs(term);
+        } else {
+          for (let t = 32 * b; t < Math.min(32 * b + 32, k); t++) {
+            s += xr[t]! * w[j * k + t]!;
+            abs += Math.abs(xr[t]! * w[j * k + t]!);
+          }
+        }
+      }
+      if (!q) for (let t = 32 * Math.floor(k / 32); t < k; t++) { s += xr[t]! * w[j * k + t]!; abs += Math.abs(xr[t]! * w[j * k + t]!); }
+      out[i * n + j] = s;
+      tol[i * n + j] = 1e-5 * abs + 1e-6;
+    }
+  }
+  return { out, tol };
+}
+
+function wscale(wb: Uint8Array, row: number, block: number, k: number, dtype: ops.DTypeId): number {
+  const rb = ops.rowBytes(dtype, k), bb = dtype === DType.Q8_0 ? 34 : 18;
+  const dv = new DataView(wb.buffer, wb.byteOffset);
+  const h = dv.getUint16(row * rb + block * bb, true);
+  const f = new Float32Array(1);
+  ops.dequantizeRows(f, new Uint8Array(new Uint16Array([h]).buffer), 1, 1, DType.F16);
+  return f[0]!;
+}
+
+function shapesFor(dtype: ops.DTypeId): [number, number, number][] {
+  const bs = ops.blockSize(dtype);
+  if (bs === 256) return [[1, 3, 256], [3, 17, 512], [5, 33, 256]];
+  if (bs === 32) return [[1, 1, 32], [3, 17, 96], [7, 33, 160], [2, 100, 64]];
+  return [[1, 1, 1], [3, 17, 33], [7, 33, 100], [2, 5, 17], [1, 40, 128]];
+}
+
+test('matmul: every dtype, scalar vs TS reference and every ISA vs scalar', () => {
+  const rand = rng(10);
+  for (const dtype of ALL) {
+    for (const [m, n, k] of shapesFor(dtype)) {
+      const wb = weightBytes(n, k, dtype, rand);
+      const x = randn(m * k, rand);
+      const { out: ref, tol } = reference(x, m, wb, n, k, dtype);
+      const w = ops.createWeight([wb], [n], k, dtype);
+      const res = perIsa(() => {
+        const out = new Float32Array(m * n);
+        ops.matmul(out, x, w, m);
+        return out;
+      });
+      const what = `${ops.dtypeName(dtype)} [${m}x${k}] @ [${n}x${k}]^T`;
+      assertClose(res.get('scalar')!, ref, { perElem: tol }, `scalar ${what}`);
+      for (const [isa, out] of res) assertClose(out, res.get('scalar')!, { perElem: tol }, `${isa} vs scalar ${what}`);
+      ops.freeWeight(w);
+    }
+  }
+});
+
+test('matmul: stacked parts equal one weight; batch rows > tile; threads 1 and 2 agree', () => {
+  const rand = rng(11);
+  for (const dtype of ALL) {
+    const k = ops.blockSize(dtype) === 256 ? 256 : 64, rowsA = 5, rowsB = 12, m = 70;
+    const a = weightBytes(rowsA, k, dtype, rand), b = weightBytes(rowsB, k, dtype, rand);
+    const both = new Uint8Array(a.length + b.length);
+    both.set(a);
+    both.set(b, a.length);
+    const x = randn(m * k, rand);
+    const w1 = ops.createWeight([a, b], [rowsA, rowsB], k, dtype);
+    const w2 = ops.createWeight([both], [rowsA + rowsB], k, dtype);
+    assert.equal(w1.rows, rowsA + rowsB);
+    const saved = ops.getNumThreads();
+    perIsa((isa) => {
+      const outs: Float32Array[] = [];
+      for (const threads of [1, 2]) {
+        ops.setNumThreads(threads);
+        for (const w of [w1, w2]) {
+          const out = new Float32Array(m * w.rows);
+          ops.matmul(out, x, w, m);
+          outs.push(out);
+        }
+      }
+      for (const o of outs.slice(1)) assert.deepEqual(o, outs[0], `${isa} ${ops.dtypeName(dtype)} parts/threads`);
+    });
+    ops.setNumThreads(saved);
+    ops.freeWeight(w1);
+    ops.freeWeight(w2);
+  }
+});
+
+test('embed: rows of every dtype equal dequantizeRows, under every ISA', () => {
+  const rand = rng(12);
+  for (const dtype of ALL) {
+    const k = ops.blockSize(dtype) === 256 ? 256 : ops.blockSize(dtype) === 32 ? 64 : 17, n = 9;
+    const wb = weightBytes(n, k, dtype, rand);
+    const w = ops.createWeight([wb.subarray(0, 4 * ops.rowBytes(dtype, k)), wb.subarray(4 * ops.rowBytes(dtype, k))], [4, 5], k, dtype);
+    const ids = new Int32Array([8, 0, 3, 4, 4]);
+    const ref = dequantRef(wb, n, k, dtype);
+    perIsa((isa) => {
+      const out = new Float32Array(ids.length * k);
+      ops.embed(out, w, ids, ids.length);
+      ids.forEach((id, t) => assert.deepEqual(out.subarray(t * k, (t + 1) * k), ref.subarray(id * k, (id + 1) * k), `${isa} ${ops.dtypeName(dtype)} row ${id}`));
+    });
+    assert.throws(() => ops.embed(new Float32Array(k), w, new Int32Array([9]), 1), /ids\[0\] = 9 is out of range \[0, 9\)/);
+    ops.freeWeight(w);
+  }
+});
+
+test('weights: handle and size errors', () => {
+  const n = ops.native();
+  assert.throws(() => n.matmul(new Float32Array(4), new Float32Array(4), 12345, 1), /matmul: unknown weight handle 12345/);
+  assert.throws(() => ops.createWeight([new Uint8Array(10)], [1], 32, DType.Q8_0), /parts\[0\] has 10 bytes, needs 34/);
+  assert.throws(() => n.createWeight([new Uint8Array(10)], [1], 32, DType.Q8_0), /createWeight: parts\[0\] has 10 bytes/);
+  assert.throws(() => n.createWeight([new Uint8Array(9).subarray(1)], [1], 2, DType.F32), /not 4-byte aligned/);
+  const w = ops.createWeight([new Uint8Array(8)], [1], 2, DType.F32);
+  assert.throws(() => ops.matmul(new Float32Array(1), new Float32Array(3), w, 2), /x has 3 elements, needs 4/);
+  assert.throws(() => n.matmul(new Float32Array(1), new Float32Array(4), w.handle, 2), /matmul: out has 1 elements, needs at least 2/);
+  ops.freeWeight(w);
+  assert.throws(() => ops.freeWeight(w), /unknown weight handle/);
+});
