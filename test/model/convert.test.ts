@@ -1,0 +1,59 @@
+/**
+ * `tsgl convert` round trips: a GGUF written from a HF folder loads back (through the GGUF path,
+ * with llama q/k permuted for adjacent-pair RoPE and llama3 scaling as rope_freqs) and
+ * reproduces the golden greedy ids; dummy configs export in every type.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { readGguf } from '../../src/formats/gguf.js';
+import { DType } from '../../src/native/binding.js';
+import * as ops from '../../src/native/ops.js';
+import { exportGguf, type ExportType } from '../../src/model/gguf-export.js';
+import { loadModel } from '../../src/model/loader.js';
+import { DecoderModelRunner } from '../../src/model/model-runner.js';
+import { Driver, MODELS } from './harness.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tsgl-convert-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function driver(path: string): Driver {
+  const m = loadModel({ modelPath: path, loadFormat: 'auto', dtype: 'auto', quantization: null, progress: false });
+  const c = m.config;
+  const pool = ops.createKvPool(c.numLayers, 1 + 1024, c.numKvHeads, c.headDim, DType.F32);
+  return new Driver(new DecoderModelRunner(c, m.weights, pool, 512, 4), 1024);
+}
+
+function goldenCases(name: string): { prompt_ids: number[]; greedy_output_ids: number[]; ignore_eos?: boolean }[] {
+  return (JSON.parse(readFileSync(`${MODELS}golden/${name}.greedy.json`, 'utf8')) as { cases: [] }).cases;
+}
+
+describe('tsgl convert', () => {
+  for (const name of ['tinystories-656k', 'tiny-random-llama3', 'tiny-random-qwen2']) {
+    it(`${name} → F32 GGUF reproduces the golden ids`, () => {
+      const out = join(dir, `${name}.gguf`);
+      exportGguf({ modelPath: MODELS + name, outPath: out, outType: 'f32', dummy: false });
+      const d = driver(out);
+      for (const c of goldenCases(name)) {
+        const [ids] = d.greedy([c.prompt_ids], c.greedy_output_ids.length, c.ignore_eos ? null : 2);
+        assert.deepEqual(ids, c.greedy_output_ids);
+      }
+    });
+  }
+
+  it('exports a dummy config in every type with llama.cpp file types', () => {
+    const expected: Record<ExportType, [number, number]> = { f32: [0, DType.F32], f16: [1, DType.F16], bf16: [32, DType.BF16], q8_0: [7, DType.Q8_0], q4_0: [2, DType.Q4_0] };
+    for (const [type, [fileType, tensorType]] of Object.entries(expected) as [ExportType, [number, number]][]) {
+      const out = join(dir, `dummy-${type}.gguf`);
+      exportGguf({ modelPath: `${MODELS}tiny-random-qwen3/config.json`, outPath: out, outType: type, dummy: true });
+      const f = readGguf(out);
+      assert.equal(f.metadata.get('general.file_type'), fileType);
+      assert.equal(f.tensors.find((t) => t.name === 'blk.0.attn_q.weight')!.type, tensorType);
+      const d = driver(out);
+      const [ids] = d.greedy([[1, 2, 3]], 4, null);
+      assert.equal(ids!.length, 4);
+    }
+  });
+});
