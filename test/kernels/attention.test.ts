@@ -1,0 +1,134 @@
+/**
+ * KV pool and paged attention: store/load round trips per dtype, and attention over several
+ * requests with different cached prefixes and new lengths, GQA ratios 1, 2, 4, against a
+ * dense f64 softmax reference over the KV values as stored (f16/bf16-rounded). Every ISA vs
+ * scalar; thread counts 1 and 2. Tolerance 2e-5 absolute (|v| <= 1).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { assertClose, ops, perIsa, randn, rng } from './helpers.js';
+
+const { DType } = ops;
+
+function shuffledSlots(n: number, numSlots: number, rand: () => number): Int32Array {
+  const all = Int32Array.from({ length: numSlots - 1 }, (_, i) => i + 1); // slot 0 is padding
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [all[i], all[j]] = [all[j]!, all[i]!];
+  }
+  return all.subarray(0, n);
+}
+
+test('storeKv / loadKv round trip per dtype', () => {
+  const rand = rng(30);
+  for (const dtype of [DType.F32, DType.F16, DType.BF16] as const) {
+    const pool = ops.createKvPool(2, 40, 3, 17, dtype);
+    const n = 11, slots = shuffledSlots(n, 40, rand);
+    const k = randn(n * 3 * 17, rand), v = randn(n * 3 * 17, rand);
+    const stored = (a: Float32Array) => {
+      const b = new Uint8Array(a.length * (dtype === DType.F32 ? 4 : 2));
+      ops.quantizeRows(b, a, 1, a.length, dtype);
+      const f = new Float32Array(a.length);
+      ops.dequantizeRows(f, b, 1, a.length, dtype);
+      return f;
+    };
+    perIsa((isa) => {
+      ops.storeKv(pool, 1, k, v, slots, n);
+      const k2 = new Float32Array(k.length), v2 = new Float32Array(v.length);
+      ops.loadKv(pool, 1, k2, v2, slots, n);
+      assert.deepEqual(k2, stored(k), `${isa} ${ops.dtypeName(dtype)} k`);
+      assert.deepEqual(v2, stored(v), `${isa} ${ops.dtypeName(dtype)} v`);
+      ops.loadKv(pool, 0, k2, v2, slots, n);
+      assert.ok(k2.every((e) => e === 0), 'other layer untouched');
+    });
+    ops.freeKvPool(pool);
+  }
+});
+
+interface Req { prefix: number; qLen: number }
+
+function runCase(dtype: ops.DTypeId, numKvHeads: number, group: number, hd: number, reqs: Req[], rand: () => number): void {
+  const numHeads = numKvHeads * group, numSlots = 200, scale = 1 / Math.sqrt(hd);
+  const pool = ops.createKvPool(1, numSlots, numKvHeads, hd, dtype);
+  const qIndptr = new Int32Array(reqs.length + 1), kvIndptr = new Int32Array(reqs.length + 1);
+  reqs.forEach((r, i) => {
+    qIndptr[i + 1] = qIndptr[i]! + r.qLen;
+    kvIndptr[i + 1] = kvIndptr[i]! + r.prefix + r.qLen;
+  });
+  const totalKv = kvIndptr[reqs.length]!, numTokens = qIndptr[reqs.length]!;
+  const kvIndices = shuffledSlots(totalKv, numSlots, rand);
+  const rowLen = numKvHeads * hd;
+  ops.storeKv(pool, 0, randn(totalKv * rowLen, rand), randn(totalKv * rowLen, rand), kvIndices, totalKv);
+  const K = new Float32Array(totalKv * rowLen), V = new Float32Array(totalKv * rowLen);
+  ops.loadKv(pool, 0, K, V, kvIndices, totalKv); // dense copy of what is stored, [totalKv, kvHeads, hd]
+  const q = randn(numTokens * numHeads * hd, rand);
+
+  const ref = new Float64Array(q.length);
+  reqs.forEach((r, ri) => {
+    const kvLen = r.prefix + r.qLen;
+    for (let j = 0; j < r.qLen; j++) {
+      for (let h = 0; h < numHeads; h++) {
+        const qo = ((qIndptr[ri]! + j) * numHeads + h) * hd, kh = Math.floor(h / group);
+        const n = kvLen - r.qLen + j + 1, s = new Float64Array(n);
+        for (let i = 0; i < n; i++) {
+          const ko = ((kvIndptr[ri]! + i) * numKvHeads + kh) * hd;
+          for (let d = 0; d < hd; d++) s[i]! += q[qo + d]! * K[ko + d]!;
+          s[i]! *= scale;
+        }
+        const mx = Math.max(...s);
+        let sum = 0;
+        for (let i = 0; i < n; i++) sum += (s[i] = Math.exp(s[i]! - mx));
+        for (let i = 0; i < n; i++) {
+          const vo = ((kvIndptr[ri]! + i) * numKvHeads + kh) * hd;
+          for (let d = 0; d < hd; d++) ref[qo + d]! += (s[i]! / sum) * V[vo + d]!;
+        }
+      }
+    }
+  });
+
+  const saved = ops.getNumThreads();
+  const what = `${ops.dtypeName(dtype)} kvHeads ${numKvHeads} group ${group} hd ${hd} reqs ${JSON.stringify(reqs)}`;
+  const got = perIsa((isa) => {
+    const outs = [1, 2].map((t) => {
+      ops.setNumThreads(t);
+      const out = new Float32Array(q.length);
+      ops.attention(out, q, pool, 0, numHeads, reqs.length, qIndptr, kvIndptr, kvIndices, scale);
+      return out;
+    });
+    assert.deepEqual(outs[1], outs[0], `${isa} threads 1 vs 2 ${what}`);
+    return outs[0]!;
+  });
+  ops.setNumThreads(saved);
+  for (const [isa, out] of got) {
+    assertClose(out, ref, { atol: 2e-5 }, `${isa} ${what}`);
+    assertClose(out, got.get('scalar')!, { atol: 2e-6 }, `${isa} vs scalar ${what}`);
+  }
+  ops.freeKvPool(pool);
+}
+
+test('attention: mixed prefill/decode batch, GQA 1/2/4, all KV dtypes', () => {
+  const rand = rng(31);
+  const reqs: Req[] = [{ prefix: 0, qLen: 5 }, { prefix: 7, qLen: 1 }, { prefix: 3, qLen: 4 }, { prefix: 20, qLen: 1 }, { prefix: 0, qLen: 1 }];
+  for (const dtype of [DType.F32, DType.F16, DType.BF16] as const) {
+    for (const group of [1, 2, 4]) runCase(dtype, 2, group, 16, reqs, rand);
+  }
+  runCase(DType.F32, 1, 4, 33, [{ prefix: 9, qLen: 3 }], rand);
+  runCase(DType.F16, 3, 2, 100, [{ prefix: 1, qLen: 2 }, { prefix: 40, qLen: 17 }], rand);
+  runCase(DType.BF16, 1, 1, 64, [{ prefix: 60, qLen: 1 }, { prefix: 0, qLen: 33 }], rand);
+});
+
+test('attention and KV pool argument errors', () => {
+  const pool = ops.createKvPool(1, 4, 2, 8, DType.F32);
+  const n = ops.native();
+  const q = new Float32Array(4 * 8), out = new Float32Array(4 * 8);
+  assert.throws(() => ops.attention(out, q, pool, 0, 3, 1, new Int32Array([0, 1]), new Int32Array([0, 1]), new Int32Array([1]), 1), /not a multiple of numKvHeads/);
+  assert.throws(() => n.attention(out, q, pool.handle, 0, 4, 1, new Int32Array([0, 2]), new Int32Array([0, 1]), new Int32Array([1]), 1), /qLen 2 > kvLen 1/);
+  assert.throws(() => n.attention(out, q, pool.handle, 0, 4, 1, new Int32Array([0, 1]), new Int32Array([0, 1]), new Int32Array([4]), 1), /kvIndices\[0\] = 4 is out of range \[0, 4\)/);
+  assert.throws(() => n.attention(out, q, 999, 0, 4, 1, new Int32Array([0, 1]), new Int32Array([0, 1]), new Int32Array([1]), 1), /unknown KV pool handle 999/);
+  assert.throws(() => n.storeKv(pool.handle, 1, q, q, new Int32Array([1]), 1), /layer must be an integer in \[0, 0\]/);
+  assert.throws(() => ops.storeKv(pool, 0, q, q, new Int32Array([5]), 1), /outLoc\[0\] = 5 is out of range/);
+  assert.throws(() => ops.createKvPool(1, 4, 2, 8, DType.Q8_0), /kvDtype must be F32, F16 or BF16/);
+  ops.freeKvPool(pool);
+  assert.throws(() => ops.freeKvPool(pool), /unknown KV pool handle/);
+});
