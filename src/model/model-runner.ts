@@ -2,7 +2,7 @@
  * DecoderModelRunner: the ModelRunner of every decoder-only family. One forward step:
  * embed → family.layer × numLayers → final norm → logits for batch.logitRows only.
  *
- * Invariants: batch.numTokens <= state.maxTokens and batch.numLogitRows <= state.maxLogitRows;
+ * Invariants: batch.numTokens <= state.maxTokens (and so are its logit rows);
  * the returned logits buffer is reused by the next step ([numLogitRows, vocab] prefix is valid).
  */
 import type { ForwardBatch, ModelRunner } from '../engine/types.js';
@@ -26,11 +26,11 @@ export class DecoderModelRunner implements ModelRunner {
     private readonly weights: ModelWeights,
     kvPool: ops.KvPool,
     maxTokens: number,
-    maxLogitRows: number,
+    initialLogitRows: number,
   ) {
     this.vocabSize = config.vocabSize;
     this.family = familyFor(config.architecture);
-    this.state = new RunState(config, maxTokens, maxLogitRows);
+    this.state = new RunState(config, maxTokens, initialLogitRows);
     const invFreq = ropeInvFreq(config.rotaryDim, config.ropeTheta, config.ropeScaling, weights.ropeFreqFactors ?? undefined);
     this.ctx = {
       config, state: this.state, kvPool, invFreq,
@@ -41,9 +41,10 @@ export class DecoderModelRunner implements ModelRunner {
 
   forward(batch: ForwardBatch): Float32Array {
     const { state: s, config: c, weights: w } = this;
-    if (batch.numTokens > s.maxTokens || batch.numLogitRows > s.maxLogitRows) {
-      throw new Error(`batch of ${batch.numTokens} tokens / ${batch.numLogitRows} logit rows exceeds the run state (${s.maxTokens} / ${s.maxLogitRows})`);
+    if (batch.numTokens > s.maxTokens) {
+      throw new Error(`batch of ${batch.numTokens} tokens exceeds the run state's ${s.maxTokens}`);
     }
+    s.ensureLogitRows(batch.numLogitRows);
     this.ctx.batch = batch;
     ops.embed(s.hidden, w.embed, batch.inputIds, batch.numTokens);
     for (let i = 0; i < c.numLayers; i++) this.family.layer(this.ctx, w.layers[i]!, i);

@@ -1,10 +1,11 @@
 /**
  * RunState: every activation buffer of a forward step, allocated once for at most `maxTokens`
- * tokens and `maxLogitRows` logit rows. Steps use prefixes of these buffers (subarray views
- * created once per distinct size would allocate, so kernels take explicit row counts instead).
+ * tokens. Steps use prefixes of these buffers (kernels take explicit row counts).
  *
- * Invariant: nothing here is reallocated after construction; a batch larger than maxTokens is a
- * scheduler bug and fails loudly.
+ * Invariants: the token buffers are never reallocated; a batch larger than maxTokens is a
+ * scheduler bug and fails loudly. The logit buffers start at `initialLogitRows` rows and grow
+ * (doubling, up to maxTokens) only when a step needs more rows (large decode batches, input
+ * logprobs), so a 150k vocabulary does not cost [maxTokens, vocab] floats up front.
  */
 import type { ModelConfig } from './model-config.js';
 
@@ -18,10 +19,11 @@ export class RunState {
   readonly attnOut: Float32Array; // [maxTokens, numHeads, headDim]
   readonly gateUp: Float32Array; // [maxTokens, 2 * intermediate]
   readonly act: Float32Array; // [maxTokens, intermediate]
-  readonly logitInput: Float32Array; // [maxLogitRows, hidden]
-  readonly logits: Float32Array; // [maxLogitRows, vocab]
+  logitInput: Float32Array; // [logitRowCapacity, hidden]
+  logits: Float32Array; // [logitRowCapacity, vocab]
+  logitRowCapacity: number;
 
-  constructor(c: ModelConfig, readonly maxTokens: number, readonly maxLogitRows: number) {
+  constructor(private readonly c: ModelConfig, readonly maxTokens: number, initialLogitRows: number) {
     const qDim = c.numHeads * c.headDim;
     const kvDim = c.numKvHeads * c.headDim;
     this.hidden = new Float32Array(maxTokens * c.hiddenSize);
@@ -33,8 +35,18 @@ export class RunState {
     this.attnOut = new Float32Array(maxTokens * qDim);
     this.gateUp = new Float32Array(maxTokens * 2 * c.intermediateSize);
     this.act = new Float32Array(maxTokens * c.intermediateSize);
-    this.logitInput = new Float32Array(maxLogitRows * c.hiddenSize);
-    this.logits = new Float32Array(maxLogitRows * c.vocabSize);
+    this.logitRowCapacity = Math.max(1, Math.min(initialLogitRows, maxTokens));
+    this.logitInput = new Float32Array(this.logitRowCapacity * c.hiddenSize);
+    this.logits = new Float32Array(this.logitRowCapacity * c.vocabSize);
+  }
+
+  /** Makes room for `numRows` logit rows (grows by doubling; rare). */
+  ensureLogitRows(numRows: number): void {
+    if (numRows <= this.logitRowCapacity) return;
+    if (numRows > this.maxTokens) throw new Error(`${numRows} logit rows exceed the run state's ${this.maxTokens} tokens`);
+    this.logitRowCapacity = Math.min(this.maxTokens, Math.max(numRows, 2 * this.logitRowCapacity));
+    this.logitInput = new Float32Array(this.logitRowCapacity * this.c.hiddenSize);
+    this.logits = new Float32Array(this.logitRowCapacity * this.c.vocabSize);
   }
 
   /** Bytes held, for the startup banner. */

@@ -1,0 +1,85 @@
+/**
+ * buildEngineCore: everything from resolved server args to a ready EngineCore — threads, weights,
+ * tokenizer, memory plan, KV pool, scheduler, sampler — plus the facts the banner prints.
+ *
+ * Invariants: reads only the slice of config in `EngineArgs`; the KV pool holds exactly the
+ * allocator's slot capacity; the run state holds the largest batch the scheduler can build.
+ */
+import type { ResolvedServerArgs } from '../config/resolve.js';
+import { DType } from '../native/binding.js';
+import * as ops from '../native/ops.js';
+import { loadModel } from '../model/loader.js';
+import { DecoderModelRunner } from '../model/model-runner.js';
+import type { LoadFormat } from '../model/weight-source.js';
+import { Sampler } from '../sampling/sampler.js';
+import { computeMemoryPlan, type MemoryPlan } from '../scheduler/memory-plan.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { loadTokenizer } from '../tokenizer/tokenizer.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { EngineCore } from './engine-core.js';
+import type { ModelInfo } from './types.js';
+
+export type EngineArgs = Pick<
+  ResolvedServerArgs,
+  | 'modelPath' | 'tokenizerPath' | 'loadFormat' | 'dtype' | 'quantization' | 'contextLength'
+  | 'memFractionStatic' | 'maxTotalTokens' | 'pageSize' | 'chunkedPrefillSize' | 'maxPrefillTokens'
+  | 'maxRunningRequests' | 'maxQueuedRequests' | 'schedulePolicy' | 'scheduleConservativeness'
+  | 'disableRadixCache' | 'enableMixedChunk' | 'allowAutoTruncate' | 'streamInterval' | 'randomSeed'
+  | 'threads' | 'chatTemplate' | 'skipTokenizerInit' | 'servedModelName'
+>;
+
+export interface BuiltEngine {
+  core: EngineCore;
+  tokenizer: Tokenizer | null;
+  modelInfo: ModelInfo;
+  plan: MemoryPlan;
+  facts: { architecture: string; dtype: string; threads: number; isa: string; weightBytes: number; loadMs: number };
+}
+
+/** Largest queue bound JS can act on (SGLang's default is sys.maxsize). */
+const UNBOUNDED_QUEUE = 2 ** 52;
+
+export async function buildEngineCore(args: EngineArgs, opts: { progress: boolean }): Promise<BuiltEngine> {
+  const info = ops.cpuInfo();
+  ops.setNumThreads(args.threads ?? info.physicalCores);
+  const tokenizerPromise = args.skipTokenizerInit
+    ? Promise.resolve(null)
+    : loadTokenizer(args.tokenizerPath, { chatTemplatePath: args.chatTemplate ?? undefined });
+  const model = loadModel({
+    modelPath: args.modelPath, loadFormat: args.loadFormat as LoadFormat, dtype: args.dtype,
+    quantization: args.quantization === 'gguf' ? null : args.quantization, progress: opts.progress,
+  });
+  const tokenizer = await tokenizerPromise;
+  const c = model.config;
+  const contextLength = args.contextLength ?? c.maxPositionEmbeddings;
+  const plan = computeMemoryPlan({
+    numKvHeads: c.numKvHeads, headDim: c.headDim, numLayers: c.numLayers, kvDtypeBytes: 4,
+    memFractionStatic: args.memFractionStatic, maxTotalTokens: args.maxTotalTokens, pageSize: args.pageSize,
+    contextLength, maxRunningRequests: args.maxRunningRequests,
+  });
+  const chunk = args.chunkedPrefillSize > 0 ? args.chunkedPrefillSize : null;
+  const scheduler = new Scheduler({
+    ...plan, pageSize: args.pageSize, chunkedPrefillSize: chunk, maxPrefillTokens: args.maxPrefillTokens,
+    schedulePolicy: args.schedulePolicy, disableRadixCache: args.disableRadixCache, enableMixedChunk: args.enableMixedChunk,
+    scheduleConservativeness: args.scheduleConservativeness,
+    maxQueuedRequests: args.maxQueuedRequests >= UNBOUNDED_QUEUE ? null : args.maxQueuedRequests,
+    allowAutoTruncate: args.allowAutoTruncate,
+  });
+  const kvPool = ops.createKvPool(c.numLayers, scheduler.allocator.slotCapacity, c.numKvHeads, c.headDim, DType.F32);
+  const maxTokens = (chunk ?? Math.max(args.maxPrefillTokens, plan.maxReqInputLen)) + plan.maxRunningRequests;
+  const runner = new DecoderModelRunner(c, model.weights, kvPool, maxTokens, Math.min(64, plan.maxRunningRequests));
+  const eosTokenIds = [...new Set([...c.eosTokenIds, ...(tokenizer?.eosTokenIds ?? [])])];
+  const sampler = new Sampler({ vocabSize: c.vocabSize, eosTokenIds, randomSeed: args.randomSeed });
+  const core = new EngineCore(runner, scheduler, sampler, tokenizer, { streamInterval: args.streamInterval, eosTokenIds });
+  return {
+    core, tokenizer, plan,
+    modelInfo: {
+      modelPath: args.modelPath, tokenizerPath: args.tokenizerPath, servedModelName: args.servedModelName,
+      architecture: c.hfArchitecture, contextLength, vocabSize: c.vocabSize, dtype: model.weights.matrixDtype, isGeneration: true,
+    },
+    facts: {
+      architecture: c.hfArchitecture, dtype: model.weights.matrixDtype, threads: ops.getNumThreads(), isa: ops.getIsa(),
+      weightBytes: model.weights.bytes, loadMs: model.loadMs,
+    },
+  };
+}

@@ -1,0 +1,234 @@
+/**
+ * EngineCore: the synchronous heart of the engine. One `step()` = schedule → forward → input
+ * logprobs → sample → detokenize + finish checks → scheduler.complete → outputs.
+ * It runs on the engine thread (a worker for the server, the caller's thread for the in-process
+ * Engine); it never blocks on I/O and never throws for a bad request (those finish with an
+ * abort reason and `errorStatus`).
+ *
+ * Invariants:
+ * - Per request, `ReqExtras` lives from `add` until the output with finished == true.
+ * - Emitted `outputIds`/`text` are deltas; their concatenation is the request's full output
+ *   (text: stop strings trimmed as SGLang does, unless no_stop_trim).
+ * - Sampling rows are contiguous in the logits buffer, or are gathered into scratch first.
+ */
+import type { Sampler, SamplerState, SampleRow } from '../sampling/sampler.js';
+import { rowLogprobs } from '../sampling/sampler.js';
+import { StopChecker } from '../sampling/stop-checker.js';
+import type { Req } from '../scheduler/req.js';
+import type { ScheduledStep, Scheduler } from '../scheduler/scheduler.js';
+import { shouldEmit } from '../scheduler/stream-cadence.js';
+import { IncrementalDetokenizer } from '../tokenizer/detokenizer.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { EngineOutput, EngineRequest, FinishReason, LogprobDelta, ModelRunner, TokenLogprob } from './types.js';
+
+interface ReqExtras {
+  samplerState: SamplerState;
+  detok: IncrementalDetokenizer | null;
+  stop: StopChecker;
+  /** Finish decided by the stop checker for the token sampled this step. */
+  pendingFinish: FinishReason | null;
+  /** Visible text not yet emitted. */
+  pendingText: string;
+  /** Logprobs accumulated since the last output (input ones until the prompt is done). */
+  logprobs: LogprobDelta | null;
+  /** The prompt is fully scored (its leading null entry added); input logprobs go out next. */
+  inputLogprobsDone: boolean;
+  inputLogprobsSent: boolean;
+}
+
+export interface EngineCoreOptions {
+  streamInterval: number;
+  /** Every id that ends a request unless ignore_eos: model eos list ∪ tokenizer eos ids. */
+  eosTokenIds: readonly number[];
+}
+
+export class EngineCore {
+  private readonly extras = new Map<Req, ReqExtras>();
+  private sampleScratch = new Float32Array(0);
+  /** Steps run and tokens generated, for throughput stats. */
+  numSteps = 0;
+  numGeneratedTokens = 0;
+
+  constructor(
+    readonly runner: ModelRunner,
+    readonly scheduler: Scheduler,
+    readonly sampler: Sampler,
+    readonly tokenizer: Tokenizer | null,
+    private readonly opts: EngineCoreOptions,
+  ) {}
+
+  get isIdle(): boolean {
+    return this.scheduler.isIdle;
+  }
+
+  /** Queues a request; returns outputs at once only when it was rejected. */
+  add(request: EngineRequest): EngineOutput[] {
+    const req = this.scheduler.addRequest(request);
+    if (req.finished) return [this.rejected(req)];
+    const p = request.sampling;
+    this.extras.set(req, {
+      samplerState: this.sampler.newState(p),
+      detok: this.tokenizer
+        ? new IncrementalDetokenizer(this.tokenizer, { promptIds: req.originInputIds, skipSpecialTokens: p.skipSpecialTokens })
+        : null,
+      stop: new StopChecker(p, { eosTokenIds: this.opts.eosTokenIds, vocabSize: this.runner.vocabSize, maxNewTokens: req.maxNewTokens }),
+      pendingFinish: null,
+      pendingText: '',
+      logprobs: request.returnLogprob ? emptyLogprobs(request) : null,
+      inputLogprobsDone: false,
+      inputLogprobsSent: false,
+    });
+    return [];
+  }
+
+  /** Aborts by rid prefix (or all); waiting requests finish now, running ones after their step. */
+  abort(ridPrefix: string, abortAll = false): EngineOutput[] {
+    return this.scheduler.abort(ridPrefix, abortAll).map((req) => {
+      this.extras.delete(req);
+      return this.output(req, '', [], null);
+    });
+  }
+
+  /** Runs one step; returns the outputs to deliver ([] when idle). */
+  step(): EngineOutput[] {
+    const step = this.scheduler.schedule();
+    if (step === null) return [];
+    const logits = this.runner.forward(step.batch);
+    this.inputLogprobs(step, logits);
+    const sampled = this.sample(step, logits);
+    const updated = this.scheduler.complete(step, sampled, (req) => this.extras.get(req)?.pendingFinish ?? null);
+    this.numSteps++;
+    this.numGeneratedTokens += step.sampleReqs.length;
+    const outputs: EngineOutput[] = [];
+    for (const req of updated) {
+      const ex = this.extras.get(req);
+      if (!ex || !shouldEmit(req, this.opts.streamInterval)) continue;
+      if (req.finished) {
+        ex.pendingText += ex.stop.finishReason ? '' : ex.stop.flush();
+        this.extras.delete(req);
+      }
+      const text = ex.pendingText;
+      ex.pendingText = '';
+      const ids = req.outputIds.slice(req.sentOutputLen);
+      req.sentOutputLen = req.outputIds.length;
+      outputs.push(this.output(req, text, ids, takeLogprobs(ex)));
+    }
+    return outputs;
+  }
+
+  /** Samples one token per sampling request and runs detokenization and finish checks on it. */
+  private sample(step: ScheduledStep, logits: Float32Array): Int32Array {
+    const V = this.runner.vocabSize;
+    const n = step.sampleReqs.length;
+    let rowsBuf = logits;
+    if (!step.sampleLogitRow.every((row, i) => row === i)) {
+      if (this.sampleScratch.length < n * V) this.sampleScratch = new Float32Array(n * V);
+      step.sampleLogitRow.forEach((row, i) => this.sampleScratch.set(logits.subarray(row * V, (row + 1) * V), i * V));
+      rowsBuf = this.sampleScratch;
+    }
+    const rows: SampleRow[] = step.sampleReqs.map((req) => {
+      const ex = this.extras.get(req)!;
+      const r = req.request;
+      return {
+        params: r.sampling, state: ex.samplerState, returnLogprob: r.returnLogprob,
+        topLogprobsNum: r.topLogprobsNum, tokenIdsLogprob: r.tokenIdsLogprob,
+      };
+    });
+    const out = this.sampler.sample(rowsBuf, rows);
+    step.sampleReqs.forEach((req, i) => {
+      const ex = this.extras.get(req)!;
+      const token = out.tokenIds[i]!;
+      const delta = ex.detok ? ex.detok.push([token]) : '';
+      const res = ex.stop.check(token, delta);
+      ex.pendingFinish = res.finishReason;
+      ex.pendingText += res.text;
+      if (ex.logprobs) {
+        ex.logprobs.outputTokenLogprobs.push([out.logprobs[i]!, token]);
+        if (req.request.topLogprobsNum > 0) ex.logprobs.outputTopLogprobs!.push(out.topLogprobs[i] ?? []);
+        if (req.request.tokenIdsLogprob) ex.logprobs.outputTokenIdsLogprobs!.push(out.tokenIdsLogprobs[i] ?? []);
+      }
+    });
+    return out.tokenIds;
+  }
+
+  /** Logprobs of prompt tokens from the input-logprob logit rows (row at position p scores token p+1). */
+  private inputLogprobs(step: ScheduledStep, logits: Float32Array): void {
+    const V = this.runner.vocabSize;
+    const sampleRows = new Set(step.sampleLogitRow);
+    for (let k = 0; k < step.batch.numLogitRows; k++) {
+      if (sampleRows.has(k)) continue;
+      const req = step.logitRowReqs[k]!;
+      const ex = this.extras.get(req);
+      if (!ex?.logprobs) continue;
+      const pos = step.logitRowPos[k]!;
+      const r = req.request;
+      const lp = rowLogprobs(logits, k * V, V, req.originInputIds[pos + 1]!, r.topLogprobsNum, r.tokenIdsLogprob);
+      ex.logprobs.inputTokenLogprobs!.push([lp.logprob, req.originInputIds[pos + 1]!]);
+      if (r.topLogprobsNum > 0) ex.logprobs.inputTopLogprobs!.push(lp.top);
+      if (r.tokenIdsLogprob) ex.logprobs.inputTokenIdsLogprobs!.push(lp.ids);
+    }
+    for (const req of step.sampleReqs) {
+      const ex = this.extras.get(req);
+      if (!ex?.logprobs || ex.inputLogprobsDone) continue;
+      // The first input logprob entry (at logprobStartLen) is always null, as SGLang returns it.
+      const first: TokenLogprob = [null, req.originInputIds[req.logprobStartLen]!];
+      ex.logprobs.inputTokenLogprobs!.unshift(first);
+      if (req.request.topLogprobsNum > 0) ex.logprobs.inputTopLogprobs!.unshift(null);
+      if (req.request.tokenIdsLogprob) ex.logprobs.inputTokenIdsLogprobs!.unshift(null);
+      ex.inputLogprobsDone = true;
+    }
+  }
+
+  private rejected(req: Req): EngineOutput {
+    return { ...this.output(req, '', [], null), errorStatus: req.errorStatus };
+  }
+
+  private output(req: Req, text: string, outputIds: number[], logprobs: LogprobDelta | null): EngineOutput {
+    const beforePrefill = req.finishReason?.type === 'abort' && req.finishReason.message === 'Abort before prefill';
+    const o: EngineOutput = {
+      rid: req.rid,
+      outputIds,
+      text,
+      finished: req.finished,
+      finishReason: req.finishReason,
+      promptTokens: beforePrefill ? 0 : req.originInputIds.length,
+      completionTokens: req.outputIds.length,
+      cachedTokens: req.cachedTokens,
+    };
+    if (logprobs) o.logprobs = logprobs;
+    if (req.errorStatus !== undefined) o.errorStatus = req.errorStatus;
+    return o;
+  }
+}
+
+function emptyLogprobs(r: EngineRequest): LogprobDelta {
+  const d: LogprobDelta = { inputTokenLogprobs: [], outputTokenLogprobs: [] };
+  if (r.topLogprobsNum > 0) { d.inputTopLogprobs = []; d.outputTopLogprobs = []; }
+  if (r.tokenIdsLogprob) { d.inputTokenIdsLogprobs = []; d.outputTokenIdsLogprobs = []; }
+  return d;
+}
+
+/** Hands over the accumulated logprob deltas; input logprobs go out once, with the first output. */
+function takeLogprobs(ex: ReqExtras): LogprobDelta | null {
+  const d = ex.logprobs;
+  if (!d) return null;
+  const next: LogprobDelta = { outputTokenLogprobs: [] };
+  if (d.outputTopLogprobs) next.outputTopLogprobs = [];
+  if (d.outputTokenIdsLogprobs) next.outputTokenIdsLogprobs = [];
+  const out: LogprobDelta = { ...d };
+  if (ex.inputLogprobsDone && !ex.inputLogprobsSent) {
+    ex.inputLogprobsSent = true;
+  } else {
+    delete out.inputTokenLogprobs;
+    delete out.inputTopLogprobs;
+    delete out.inputTokenIdsLogprobs;
+    // Still scoring the prompt: keep its input arrays for the next output.
+    if (!ex.inputLogprobsDone) {
+      next.inputTokenLogprobs = d.inputTokenLogprobs;
+      next.inputTopLogprobs = d.inputTopLogprobs;
+      next.inputTokenIdsLogprobs = d.inputTokenIdsLogprobs;
+    }
+  }
+  ex.logprobs = next;
+  return out;
+}

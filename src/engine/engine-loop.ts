@@ -1,0 +1,115 @@
+/**
+ * EngineLoop: drives an EngineCore on the current thread and routes its outputs to per-request
+ * listeners. The loop runs one step per macrotask (setImmediate), so I/O on the same thread keeps
+ * flowing between steps, and stops when the core is idle.
+ *
+ * Invariants:
+ * - A listener receives every output of its request, in order, and is removed after the
+ *   finished one; a request whose rid is already in flight is rejected with 400.
+ * - `pause()` aborts everything and holds new requests until `resume()` (SGLang pause_generation).
+ */
+import type { EngineCore } from './engine-core.js';
+import type { EngineOutput, EngineRequest } from './types.js';
+
+export type OutputListener = (out: EngineOutput) => void;
+
+export class EngineLoop {
+  private readonly listeners = new Map<string, OutputListener>();
+  private running = false;
+  private paused = false;
+  private readonly held: [EngineRequest, OutputListener][] = [];
+  private idleWaiters: (() => void)[] = [];
+  /** Called after every step with its outputs (metrics, logging). */
+  onStep: ((outputs: EngineOutput[]) => void) | null = null;
+
+  constructor(readonly core: EngineCore) {}
+
+  submit(req: EngineRequest, listener: OutputListener): void {
+    if (this.paused) {
+      this.held.push([req, listener]);
+      return;
+    }
+    if (this.listeners.has(req.rid)) {
+      listener(duplicateRid(req));
+      return;
+    }
+    this.listeners.set(req.rid, listener);
+    this.dispatch(this.core.add(req));
+    this.kick();
+  }
+
+  abort(ridPrefix: string, abortAll = false): void {
+    this.dispatch(this.core.abort(ridPrefix, abortAll));
+    this.kick();
+  }
+
+  async pause(): Promise<void> {
+    this.paused = true;
+    this.abort('', true);
+    await this.waitIdle();
+  }
+
+  resume(): void {
+    this.paused = false;
+    for (const [req, listener] of this.held.splice(0)) this.submit(req, listener);
+  }
+
+  /** Resolves once the core has nothing waiting or running. */
+  waitIdle(): Promise<void> {
+    if (this.core.isIdle && !this.running) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = true;
+    setImmediate(() => this.tick());
+  }
+
+  private tick(): void {
+    let outputs: EngineOutput[] = [];
+    try {
+      outputs = this.core.step();
+    } catch (e) {
+      this.failAll(e as Error);
+    }
+    this.dispatch(outputs);
+    this.onStep?.(outputs);
+    if (!this.core.isIdle) {
+      setImmediate(() => this.tick());
+      return;
+    }
+    this.running = false;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private dispatch(outputs: EngineOutput[]): void {
+    for (const out of outputs) {
+      const l = this.listeners.get(out.rid);
+      if (out.finished) this.listeners.delete(out.rid);
+      l?.(out);
+    }
+  }
+
+  /** An internal error in a step: every in-flight request ends with a 500 abort. */
+  private failAll(e: Error): void {
+    process.stderr.write(`tsgl engine step failed: ${e.stack ?? e.message}\n`);
+    this.core.abort('', true);
+    for (const [rid, l] of this.listeners) {
+      l({
+        rid, outputIds: [], text: '', finished: true, promptTokens: 0, completionTokens: 0, cachedTokens: 0,
+        finishReason: { type: 'abort', message: `Internal server error: ${e.message}`, status_code: 500, err_type: 'InternalServerError' },
+        errorStatus: 500,
+      });
+    }
+    this.listeners.clear();
+  }
+}
+
+function duplicateRid(req: EngineRequest): EngineOutput {
+  return {
+    rid: req.rid, outputIds: [], text: '', finished: true, promptTokens: 0, completionTokens: 0, cachedTokens: 0,
+    finishReason: { type: 'abort', message: `Duplicate request id ${req.rid} is already in flight.`, status_code: 400, err_type: 'BadRequestError' },
+    errorStatus: 400,
+  };
+}
