@@ -1,6 +1,306 @@
-// TEMPORARY: aliases the scalar kernels until the SIMD variant lands.
+/*
+ * AVX-512 (F, BW, VL, DQ) kernels, 16 floats per vector, in two tables that differ only in
+ * the int8 block dots: `avx512` (maddubs, like AVX2) and `avx512vnni` (vpdpbusd, used when
+ * the CPU has avx512_vnni). VNNI code is enabled per function, so nothing else in this file
+ * can pick up VNNI instructions. Only called after runtime detection.
+ *
+ * Invariants: as for AVX2 (bit-identical conversions / dequantization / quantization /
+ * element-wise ops; reductions differ from scalar only by summation order; polynomial exp).
+ * Standard headers come before the target pragma.
+ */
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "../../../include/kernels.h"
 #include "../isa_kernels.h"
+
+#pragma GCC push_options
+// GCC 12's own avx512fintrin.h trips -Wuninitialized in the reduce helpers (_mm512_undefined_*).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")
+#include <immintrin.h>
+
+#define TSGL_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c,avx512vnni")))
+
 namespace tsgl {
-const IsaKernels &avx512_kernels() { return scalar_kernels(); }
-const IsaKernels &avx512vnni_kernels() { return scalar_kernels(); }
+namespace avx512 {
+
+#include "../simd_common.inc"
+#include "../simd256.inc"
+
+static inline __m512 load_bf16x16(const uint16_t *s) {
+  const __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(s)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
 }
+
+static inline __m512 load_f16x16(const uint16_t *s) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(s)));
+}
+
+static void dequant_row(int dtype, const void *src, float *dst, int64_t n) {
+  int64_t i = 0;
+  const uint16_t *s = static_cast<const uint16_t *>(src);
+  switch (dtype) {
+    case TSGL_F32: std::memcpy(dst, src, static_cast<size_t>(n) * 4); break;
+    case TSGL_F16:
+      for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, load_f16x16(s + i));
+      tail_dequant_f16(s, dst, i, n);
+      break;
+    case TSGL_BF16:
+      for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, load_bf16x16(s + i));
+      tail_dequant_bf16(s, dst, i, n);
+      break;
+    case TSGL_Q8_0: {
+      const BlockQ8_0 *b = static_cast<const BlockQ8_0 *>(src);
+      for (int64_t k = 0; k < n / 32; ++k) {
+        const __m512 d = _mm512_set1_ps(f16_to_f32(b[k].d));
+        const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(b[k].qs));
+        const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(b[k].qs + 16));
+        _mm512_storeu_ps(dst + 32 * k, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q0)), d));
+        _mm512_storeu_ps(dst + 32 * k + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q1)), d));
+      }
+      break;
+    }
+    case TSGL_Q4_0: {
+      const BlockQ4_0 *b = static_cast<const BlockQ4_0 *>(src);
+      const __m128i m4 = _mm_set1_epi8(0x0f), eight = _mm_set1_epi8(8);
+      for (int64_t k = 0; k < n / 32; ++k) {
+        const __m512 d = _mm512_set1_ps(f16_to_f32(b[k].d));
+        const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i *>(b[k].qs));
+        const __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), eight);
+        const __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), eight);
+        _mm512_storeu_ps(dst + 32 * k, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)), d));
+        _mm512_storeu_ps(dst + 32 * k + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi)), d));
+      }
+      break;
+    }
+    case TSGL_Q4_K: dequant_q4_k(static_cast<const BlockQ4_K *>(src), dst, n / 256); break;
+    case TSGL_Q6_K: dequant_q6_k(static_cast<const BlockQ6_K *>(src), dst, n / 256); break;
+    default: break;
+  }
+}
+
+static void store_row(int dtype, void *dst, const float *src, int64_t n) {
+  if (dtype == TSGL_F32) {
+    std::memcpy(dst, src, static_cast<size_t>(n) * 4);
+    return;
+  }
+  uint16_t *d = static_cast<uint16_t *>(dst);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(src + i);
+    const __m128i h = dtype == TSGL_F16 ? _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC) : f32_to_bf16x8(v);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(d + i), h);
+  }
+  tail_store(dtype, dst, src, i, n);
+}
+
+static float dot_f32(const float *a, const float *b, int64_t n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+    s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
+    s2 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 32), _mm512_loadu_ps(b + i + 32), s2);
+    s3 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 48), _mm512_loadu_ps(b + i + 48), s3);
+  }
+  for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+// --- int8 block dots with VNNI: (w + 128) as unsigned times x, minus 128 * sum(x) ---
+
+TSGL_VNNI static float dot_q8_0_vnni(const BlockQ8A *x, const BlockQ8_0 *w, int64_t nb) {
+  __m256 acc = _mm256_setzero_ps();
+  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (int64_t i = 0; i < nb; ++i) {
+    const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x[i].qs));
+    const __m256i wu = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(w[i].qs)), bias);
+    __m256i p = _mm256_dpbusd_epi32(_mm256_setr_epi32(-128 * x[i].sum, 0, 0, 0, 0, 0, 0, 0), wu, xq);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(x[i].d * f16_to_f32(w[i].d)), acc);
+  }
+  return hsum(acc);
+}
+
+TSGL_VNNI static float dot_q4_0_vnni(const BlockQ8A *x, const BlockQ4_0 *w, int64_t nb) {
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < nb; ++i) {
+    const __m256i xq = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x[i].qs));
+    __m256i p = _mm256_dpbusd_epi32(_mm256_setr_epi32(-8 * x[i].sum, 0, 0, 0, 0, 0, 0, 0), nibbles_q4_0(w[i].qs), xq);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(x[i].d * f16_to_f32(w[i].d)), acc);
+  }
+  return hsum(acc);
+}
+
+static void rms_norm_row(float *out, const float *x, const float *w, int64_t dim, float eps) {
+  const float ss = dot_f32(x, x, dim);
+  const float r = 1.0f / std::sqrt(ss / static_cast<float>(dim) + eps);
+  const __m512 vr = _mm512_set1_ps(r);
+  int64_t i = 0;
+  for (; i + 16 <= dim; i += 16)
+    _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), vr), _mm512_loadu_ps(w + i)));
+  for (; i < dim; ++i) out[i] = x[i] * r * w[i];
+}
+
+static void add_row(float *out, const float *b, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, _mm512_add_ps(_mm512_loadu_ps(out + i), _mm512_loadu_ps(b + i)));
+  for (; i < n; ++i) out[i] += b[i];
+}
+
+static void add_rms_norm_row(float *res, const float *x, float *out, const float *w, int64_t dim, float eps) {
+  add_row(res, x, dim);
+  rms_norm_row(out, res, w, dim, eps);
+}
+
+static void rope_head(float *x, const float *c, const float *s, int64_t half, bool neox) {
+  int64_t i = 0;
+  if (neox) {
+    for (; i + 16 <= half; i += 16) {
+      const __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + half);
+      const __m512 vc = _mm512_loadu_ps(c + i), vs = _mm512_loadu_ps(s + i);
+      _mm512_storeu_ps(x + i, _mm512_sub_ps(_mm512_mul_ps(x0, vc), _mm512_mul_ps(x1, vs)));
+      _mm512_storeu_ps(x + i + half, _mm512_add_ps(_mm512_mul_ps(x0, vs), _mm512_mul_ps(x1, vc)));
+    }
+  } else {
+    for (; i + 4 <= half; i += 4) {  // 4 pairs per 256-bit vector: [x0, x1, x0', x1', ...]
+      const __m256 v = _mm256_loadu_ps(x + 2 * i), sw = _mm256_permute_ps(v, 0xb1);
+      const __m128 c4 = _mm_loadu_ps(c + i), s4 = _mm_loadu_ps(s + i);
+      const __m256 cc = _mm256_set_m128(_mm_unpackhi_ps(c4, c4), _mm_unpacklo_ps(c4, c4));
+      const __m256 ss = _mm256_set_m128(_mm_unpackhi_ps(s4, s4), _mm_unpacklo_ps(s4, s4));
+      _mm256_storeu_ps(x + 2 * i, _mm256_addsub_ps(_mm256_mul_ps(v, cc), _mm256_mul_ps(sw, ss)));
+    }
+  }
+  for (; i < half; ++i) {
+    float *p0 = neox ? x + i : x + 2 * i, *p1 = neox ? x + i + half : x + 2 * i + 1;
+    const float x0 = *p0, x1 = *p1;
+    *p0 = x0 * c[i] - x1 * s[i];
+    *p1 = x0 * s[i] + x1 * c[i];
+  }
+}
+
+// exp(x) on 16 lanes: ln2 range reduction + degree-6 polynomial, scaled with vscalefps
+// (same clamping as the AVX2 version).
+static inline __m512 exp_ps(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.7f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 720);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
+static void glu_row(float *out, const float *gate, const float *up, int64_t dim, int act) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  int64_t i = 0;
+  for (; i + 16 <= dim; i += 16) {
+    const __m512 g = _mm512_loadu_ps(gate + i), u = _mm512_loadu_ps(up + i);
+    __m512 e;
+    if (act == 0) {
+      e = exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), g));
+    } else {  // gelu tanh: g / (1 + exp(-2z)), z = sqrt(2/pi) (g + 0.044715 g^3)
+      const __m512 g3 = _mm512_mul_ps(_mm512_mul_ps(g, g), g);
+      const __m512 z = _mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f), _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), g3, g));
+      e = exp_ps(_mm512_mul_ps(_mm512_set1_ps(-2.0f), z));
+    }
+    _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(one, e)), u));
+  }
+  if (i < dim) scalar_kernels().glu_row(out + i, gate + i, up + i, dim - i, act);
+}
+
+static int64_t argmax_row(const float *x, int64_t n) {
+  __m512 mx = _mm512_set1_ps(-__builtin_inff());
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) mx = _mm512_max_ps(_mm512_loadu_ps(x + i), mx);  // NaN in x keeps mx
+  float m = _mm512_reduce_max_ps(mx);
+  for (; i < n; ++i) m = x[i] > m ? x[i] : m;
+  const __m512 vm = _mm512_set1_ps(m);
+  for (i = 0; i + 16 <= n; i += 16) {
+    const __mmask16 k = _mm512_cmp_ps_mask(_mm512_loadu_ps(x + i), vm, _CMP_EQ_OQ);
+    if (k) return i + __builtin_ctz(static_cast<unsigned>(k));
+  }
+  for (; i < n; ++i) if (x[i] == m) return i;
+  return 0;  // all NaN
+}
+
+static inline __m512 load_kv16(const uint8_t *p, int64_t i, int dtype) {
+  if (dtype == TSGL_F32) return _mm512_loadu_ps(reinterpret_cast<const float *>(p) + i);
+  const uint16_t *h = reinterpret_cast<const uint16_t *>(p) + i;
+  return dtype == TSGL_F16 ? load_f16x16(h) : load_bf16x16(h);
+}
+
+static inline float load_kv1(const uint8_t *p, int64_t i, int dtype) {
+  if (dtype == TSGL_F32) return reinterpret_cast<const float *>(p)[i];
+  const uint16_t h = reinterpret_cast<const uint16_t *>(p)[i];
+  return dtype == TSGL_F16 ? f16_to_f32(h) : bf16_to_f32(h);
+}
+
+static float kv_dot(const float *q, const uint8_t *k, int64_t n, int dtype) {
+  __m512 acc = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), load_kv16(k, i, dtype), acc);
+  float s = _mm512_reduce_add_ps(acc);
+  for (; i < n; ++i) s += q[i] * load_kv1(k, i, dtype);
+  return s;
+}
+
+static void kv_axpy(float *acc, float p, const uint8_t *v, int64_t n, int dtype) {
+  const __m512 vp = _mm512_set1_ps(p);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(acc + i, _mm512_fmadd_ps(vp, load_kv16(v, i, dtype), _mm512_loadu_ps(acc + i)));
+  for (; i < n; ++i) acc[i] += p * load_kv1(v, i, dtype);
+}
+
+static void scale_to(float *out, const float *acc, float s, int64_t n) {
+  const __m512 vs = _mm512_set1_ps(s);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_loadu_ps(acc + i), vs));
+  for (; i < n; ++i) out[i] = acc[i] * s;
+}
+
+#include "../attention_impl.inc"
+
+}  // namespace avx512
+}  // namespace tsgl
+
+#undef TSGL_VNNI
+#pragma GCC pop_options
+#pragma GCC diagnostic pop
+
+namespace tsgl {
+
+const IsaKernels &avx512_kernels() {
+  static const IsaKernels k = {
+      "avx512",           avx512::dequant_row, avx512::store_row,  avx512::dot_f32,
+      avx512::quantize_q8a, avx512::dot_q8_0,  avx512::dot_q4_0,   avx512::rms_norm_row,
+      avx512::add_rms_norm_row, avx512::add_row, avx512::rope_head, avx512::glu_row,
+      avx512::argmax_row, avx512::attention_head,
+  };
+  return k;
+}
+
+const IsaKernels &avx512vnni_kernels() {
+  static const IsaKernels k = [] {
+    IsaKernels t = avx512_kernels();
+    t.name = "avx512vnni";
+    t.dot_q8_0 = avx512::dot_q8_0_vnni;
+    t.dot_q4_0 = avx512::dot_q4_0_vnni;
+    return t;
+  }();
+  return k;
+}
+
+}  // namespace tsgl

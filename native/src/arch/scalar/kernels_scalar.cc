@@ -180,8 +180,9 @@ static void rope_head(float *x, const float *c, const float *s, int64_t half, bo
 static float silu(float g) { return g / (1.0f + std::exp(-g)); }
 
 static float gelu_tanh(float g) {
+  // 0.5 * g * (1 + tanh(u)) written as g / (1 + exp(-2u)): same value, no cancellation for u < 0.
   const float u = 0.7978845608028654f * (g + 0.044715f * g * g * g);
-  return 0.5f * g * (1.0f + std::tanh(u));
+  return g / (1.0f + std::exp(-2.0f * u));
 }
 
 static void glu_row(float *out, const float *gate, const float *up, int64_t dim, int act) {
