@@ -64,6 +64,8 @@ export async function buildEngineCore(args: EngineArgs, opts: { progress: boolea
     scheduleConservativeness: args.scheduleConservativeness,
     maxQueuedRequests: args.maxQueuedRequests >= UNBOUNDED_QUEUE ? null : args.maxQueuedRequests,
     allowAutoTruncate: args.allowAutoTruncate,
+    // SGLang's idle self-check: tests grep the log for "leak".
+    onLeak: (report) => process.stderr.write(`tsgl: KV memory leak detected when idle: ${report}\n`),
   });
   const kvPool = ops.createKvPool(c.numLayers, scheduler.allocator.slotCapacity, c.numKvHeads, c.headDim, DType.F32);
   const maxTokens = (chunk ?? Math.max(args.maxPrefillTokens, plan.maxReqInputLen)) + plan.maxRunningRequests;

@@ -15,6 +15,7 @@ import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { buildEngineCore, type BuiltEngine } from './build.js';
 import type { ChatMessage, ChatTemplateOptions, EngineClient, EngineStats } from './client.js';
 import { EngineLoop } from './engine-loop.js';
+import { StatsCollector } from './stats.js';
 import type { EngineOutput, EngineRequest, FinishReason, ModelInfo } from './types.js';
 
 export interface GenerateInput {
@@ -71,11 +72,13 @@ export class Engine implements EngineClient {
   readonly modelInfo: ModelInfo;
   readonly eosTokenIds: readonly number[];
   readonly loop: EngineLoop;
+  private readonly statsCollector: StatsCollector;
 
   private constructor(readonly built: BuiltEngine) {
     this.modelInfo = built.modelInfo;
     this.eosTokenIds = [...(built.tokenizer?.eosTokenIds ?? [])];
     this.loop = new EngineLoop(built.core);
+    this.statsCollector = new StatsCollector(built.core, built.plan);
   }
 
   /** Loads a model; `args` are server flags (camelCase), defaults as SGLang's. */
@@ -126,13 +129,7 @@ export class Engine implements EngineClient {
   }
 
   async stats(): Promise<EngineStats> {
-    const s = this.built.core.scheduler.stats();
-    const load = this.built.core.scheduler.getLoad();
-    return {
-      load: load.numTokens, numRunningReqs: s.numRunningReqs, numQueueReqs: s.numQueueReqs,
-      maxTotalNumTokens: this.built.plan.maxTotalNumTokens, maxReqInputLen: this.built.plan.maxReqInputLen,
-      tokenUsage: s.tokenUsage, genThroughput: 0, cacheHitRate: s.cacheHitRate,
-    };
+    return this.statsCollector.collect();
   }
 
   async checkLeaks(): Promise<string | null> {
