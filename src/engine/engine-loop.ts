@@ -80,6 +80,8 @@ export class EngineLoop {
       return;
     }
     this.running = false;
+    // One more (empty) schedule while idle runs the scheduler's leak self-check.
+    this.core.step();
     for (const w of this.idleWaiters.splice(0)) w();
   }
 

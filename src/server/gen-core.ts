@@ -10,6 +10,7 @@
  *   client aborts (no status) are ordinary results with finish_reason abort.
  * - GenState holds cumulative values; `takeNewIds` hands out each output id exactly once.
  */
+import { setMaxListeners } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { EngineOutput, EngineRequest, FinishReason, SamplingParams, TokenLogprob } from '../engine/types.js';
 import { parseSamplingParams, SamplingParamsError } from '../sampling/sampling-params.js';
@@ -239,6 +240,7 @@ export async function runAll(
   onOutput?: (index: number, state: GenState, out: EngineOutput) => void,
 ): Promise<GenState[]> {
   const inner = new AbortController();
+  setMaxListeners(0, inner.signal); // one listener per request of the batch
   const stop = () => inner.abort();
   signal.addEventListener('abort', stop, { once: true });
   if (signal.aborted) inner.abort();

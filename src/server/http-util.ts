@@ -7,6 +7,7 @@
  * - `clientGone(req, res)` aborts exactly when the connection closes before the response ended.
  * - SSE frames are `data: <json>\n\n`; the stream ends with `data: [DONE]\n\n`.
  */
+import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpStatusError, RequestValidationError } from './errors.js';
 
@@ -99,6 +100,8 @@ export class SseWriter {
 /** An AbortSignal that fires when the client disconnects before the response finished. */
 export function clientGone(req: IncomingMessage, res: ServerResponse): AbortSignal {
   const ac = new AbortController();
+  // One listener per item of a batch request: no fixed bound.
+  setMaxListeners(0, ac.signal);
   const onClose = () => {
     if (!res.writableFinished) ac.abort();
   };
