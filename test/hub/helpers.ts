@@ -1,0 +1,62 @@
+/**
+ * Test helpers: a temporary HF_HOME pointed at a fake hub (every hub-related environment
+ * variable of the host is cleared so tests never see a real cache, token or endpoint), fixture
+ * paths, and capture of stdout/stderr around a CLI call.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const MODELS = '/work/shared/models';
+
+const HUB_VARS = [
+  'HF_HOME', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'XDG_CACHE_HOME', 'HF_ENDPOINT', 'HF_TOKEN',
+  'HUGGING_FACE_HUB_TOKEN', 'HF_TOKEN_PATH', 'HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE',
+];
+
+export interface HubEnv {
+  home: string;
+  cache: string;
+  restore(): void;
+}
+
+/** Sets a fresh temporary HF_HOME (cache = HF_HOME/hub) and HF_ENDPOINT; restore() undoes it all. */
+export function useHubEnv(endpoint: string, extra: Record<string, string> = {}): HubEnv {
+  const saved = new Map(HUB_VARS.map((k) => [k, process.env[k]]));
+  for (const k of HUB_VARS) delete process.env[k];
+  const home = mkdtempSync(join(tmpdir(), 'tsgl-hub-'));
+  process.env.HF_HOME = home;
+  process.env.HF_ENDPOINT = endpoint;
+  Object.assign(process.env, extra);
+  return {
+    home,
+    cache: join(home, 'hub'),
+    restore() {
+      for (const [k, v] of saved) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+export function sameBytes(a: string, b: string): boolean {
+  return readFileSync(a).equals(readFileSync(b));
+}
+
+export async function captureOutput(fn: () => Promise<number>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ow = process.stdout.write.bind(process.stdout);
+  const ew = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((c: string | Uint8Array) => (out.push(String(c)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((c: string | Uint8Array) => (err.push(String(c)), true)) as typeof process.stderr.write;
+  try {
+    const code = await fn();
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    process.stdout.write = ow;
+    process.stderr.write = ew;
+  }
+}
