@@ -3,6 +3,7 @@
  * blobs/<etag>.incomplete; an interrupted transfer resumes with `Range: bytes=<have>-`; the
  * result is checked (size always, sha256 when the etag is one, i.e. for LFS files) and only then
  * renamed to blobs/<etag>. A mismatch deletes the partial file and downloads again from zero.
+ * Connection drops and 5xx answers are retried (resuming) up to MAX_INTERRUPTIONS times.
  * Invariant: blobs/<etag> appears only complete and verified (atomic rename after fsync).
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -94,7 +95,8 @@ export async function fetchBlob(req: BlobRequest): Promise<void> {
         }
         if (!res.ok) {
           await res.body?.cancel();
-          throw statusError(res, req.repoId, { revision: req.revision, file: req.file });
+          const err = statusError(res, req.repoId, { revision: req.revision, file: req.file });
+          throw res.status >= 500 ? Object.assign(err, { transient: true }) : err;
         }
         let flags = 'a';
         if (offset > 0 && res.status === 200) {
@@ -122,13 +124,18 @@ export async function fetchBlob(req: BlobRequest): Promise<void> {
           await open(partial, 'w').then((fh) => fh.close());
         }
       } catch (e) {
-        if (e instanceof HubError && e.code !== 'unreachable') throw e;
+        const transient = (e as { transient?: boolean }).transient === true;
+        if (e instanceof HubError && e.code !== 'unreachable' && !transient) throw e;
         if (!isNetworkError(e) && !(e instanceof HubError) && !isBodyError(e)) throw e;
-        interruptions++;
-        if (interruptions > MAX_INTERRUPTIONS) {
-          throw e instanceof HubError ? e : unreachable(e);
-        }
+        if (++interruptions > MAX_INTERRUPTIONS) throw e instanceof HubError ? e : unreachable(e);
         await sleep(Math.min(200 * interruptions, 2000));
+        continue;
+      }
+      if ((await sizeOf(partial)) < req.size) {
+        // The body ended early without an error: resume like after a cut connection.
+        if (++interruptions > MAX_INTERRUPTIONS) {
+          throw new HubError('unreachable', `${req.repoId}/${req.file}: the transfer keeps ending early (${await sizeOf(partial)} of ${req.size} bytes)`);
+        }
         continue;
       }
     }

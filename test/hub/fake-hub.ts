@@ -6,7 +6,7 @@
  *        X-Linked-Etag/X-Linked-Size for LFS files (.safetensors/.gguf), which redirect (302) to
  *        /cdn/{sha256} when `redirectLfs` is set; Range requests answer 206
  * plus faults: 404 for unknown repos/revisions/files (with X-Error-Code), 401 for a gated repo
- * without its token, `cutOnce` (send half a file then drop the connection), `corruptOnce`
+ * without its token, `fail503Once` (one 503 answer), `cutOnce` (send half a file then drop the connection), `corruptOnce`
  * (flip one byte). Every request is recorded in `requests`.
  */
 import { createHash } from 'node:crypto';
@@ -57,6 +57,7 @@ export class FakeHub {
   readonly requests: RecordedRequest[] = [];
   readonly cutOnce = new Set<string>();
   readonly corruptOnce = new Set<string>();
+  readonly fail503Once = new Set<string>();
   redirectLfs = false;
   private server: Server | null = null;
   private infos = new Map<string, FileInfo>();
@@ -168,6 +169,10 @@ export class FakeHub {
         res.writeHead(416, { 'content-range': `bytes */${info.size}` }).end();
         return;
       }
+    }
+    if (req.method === 'GET' && this.fail503Once.delete(file)) {
+      res.writeHead(503).end('busy');
+      return;
     }
     if (req.method === 'GET' && this.corruptOnce.delete(file)) {
       data = Buffer.from(data);

@@ -27,6 +27,7 @@ beforeEach(() => {
   hub.redirectLfs = false;
   hub.cutOnce.clear();
   hub.corruptOnce.clear();
+  hub.fail503Once.clear();
 });
 afterEach(() => env.restore());
 
@@ -53,6 +54,12 @@ describe('interrupted downloads', () => {
       assert.equal(gets.filter((r) => r.range === null).length, redirect ? 2 : 1, 'one full request only, the first');
     });
   }
+
+  test('a 503 answer is retried', async () => {
+    hub.fail503Once.add('model.safetensors');
+    assertIdentical(await resolveModelPath(ID, { kind: 'model', progress: false }));
+    assert.equal(hub.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/model.safetensors')).length, 2);
+  });
 
   test('a leftover .incomplete file from a crashed run is resumed, not restarted', async () => {
     const info = hub.info(ID, 'model.safetensors');
