@@ -12,7 +12,7 @@ import { loadModel } from '../src/model/loader.js';
 import { DecoderModelRunner } from '../src/model/model-runner.js';
 
 const HELP = `Usage: tsgl bench_one_batch --model-path PATH [--load-format dummy] [--dtype D] [--quantization w8a8_int8]
-                            [--batch-size 1 8 32 64] [--input-len 512] [--output-len 32] [--runs 3] [--threads N] [--json]
+                            [--batch-size 1 8 32 64] [--input-len 512] [--output-len 32] [--runs 3] [--warmup 0] [--threads N] [--json]
 `;
 
 interface Row { batchSize: number; inputLen: number; outputLen: number; prefillTokPerS: number; prefillMs: number; decodeTokPerS: number; decodeStepMs: number }
@@ -54,7 +54,7 @@ export async function benchOneBatch(argv: string[]): Promise<number> {
     options: {
       'model-path': { type: 'string' }, 'load-format': { type: 'string', default: 'auto' }, dtype: { type: 'string', default: 'auto' },
       quantization: { type: 'string' }, 'batch-size': { type: 'string', multiple: true }, 'input-len': { type: 'string', default: '512' },
-      'output-len': { type: 'string', default: '32' }, runs: { type: 'string', default: '3' }, threads: { type: 'string' },
+      'output-len': { type: 'string', default: '32' }, runs: { type: 'string', default: '3' }, warmup: { type: 'string', default: '0' }, threads: { type: 'string' },
       json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true, allowPositionals: true,
@@ -68,6 +68,7 @@ export async function benchOneBatch(argv: string[]): Promise<number> {
   const inputLen = Number(v['input-len']);
   const outputLen = Number(v['output-len']);
   const runs = Number(v.runs);
+  const warmup = Number(v.warmup);
   const model = loadModel({ modelPath: v['model-path'], loadFormat: v['load-format'] as never, dtype: v.dtype, quantization: v.quantization ?? null, progress: !v.json });
   const c = model.config;
   const maxB = Math.max(...batchSizes);
@@ -78,6 +79,11 @@ export async function benchOneBatch(argv: string[]): Promise<number> {
   for (const B of batchSizes) {
     const prefillMs: number[] = [];
     const decodeMs: number[] = [];
+    for (let r = 0; r < warmup; r++) {
+      // untimed: faults the mmapped weights in and warms caches and the thread pool
+      runner.forward(makeBatch(B, 0, inputLen, slotsPerSeq, c.vocabSize));
+      for (let i = 0; i < Math.min(outputLen, 4); i++) runner.forward(makeBatch(B, inputLen + i, 1, slotsPerSeq, c.vocabSize));
+    }
     for (let r = 0; r < runs; r++) {
       let t0 = performance.now();
       runner.forward(makeBatch(B, 0, inputLen, slotsPerSeq, c.vocabSize));
