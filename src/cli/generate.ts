@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Engine } from '../engine/engine.js';
+import { resolveModelIds } from './model-ids.js';
 
 const HELP = `Usage: tsgl generate --model-path PATH (--prompt TEXT | --input-ids 1,2,3) [options]
 
@@ -51,8 +52,10 @@ export async function generateCommand(argv: string[]): Promise<number> {
     if (!Number.isInteger(id) || id < 0) throw new Error(`--input-ids: "${s}" is not a token id`);
     return id;
   });
+  const [, modelPath, , tokenizerPath] = await resolveModelIds(
+    ['--model-path', v['model-path'], '--tokenizer-path', v['tokenizer-path'] ?? v['model-path']], { progress: !v.json });
   const engine = await Engine.create({
-    modelPath: v['model-path'], tokenizerPath: v['tokenizer-path'], dtype: v.dtype as never,
+    modelPath: modelPath!, tokenizerPath: v['tokenizer-path'] === undefined ? undefined : tokenizerPath, dtype: v.dtype as never,
     quantization: (v.quantization ?? null) as never, loadFormat: v['load-format'] as never,
     threads: num(v.threads) ?? null, skipTokenizerInit: inputIds !== undefined && v['tokenizer-path'] === undefined && v['load-format'] === 'dummy',
   }, { progress: !v.json });

@@ -9,6 +9,8 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
   serve: { help: 'alias of launch_server', run: async (a) => (await import('./serve.js')).serve(a) },
   generate: { help: 'one-shot generation from a prompt or input ids', run: async (a) => (await import('./generate.js')).generateCommand(a) },
   convert: { help: 'write a GGUF file (f32, f16, bf16, q8_0, q4_0) from a HF folder or a config.json', run: async (a) => (await import('./convert.js')).convertCommand(a) },
+  download: { help: 'download a Hugging Face model into the local cache (huggingface_hub layout)', run: async (a) => (await import('./download.js')).downloadCommand(a) },
+  models: { help: 'list the models in the local Hugging Face cache', run: async (a) => (await import('./models.js')).modelsCommand(a) },
   bench_one_batch: { help: 'static-batch prefill/decode throughput, no server', run: async (a) => (await import('../../bench/one-batch.js')).benchOneBatch(a) },
 };
 

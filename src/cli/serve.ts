@@ -12,6 +12,7 @@ import { prepareServerArgs, toServerInfo, type ResolvedServerArgs } from '../con
 import type { BuiltEngine } from '../engine/build.js';
 import { WorkerEngine } from '../engine/worker-engine.js';
 import { createServer, type TsglServer } from '../server/http-server.js';
+import { resolveModelIds } from './model-ids.js';
 
 /** The bundled model's path, valid both under tsx (src/cli) and after tsc (dist/src/cli). */
 export function bundledModelPath(): string {
@@ -54,7 +55,7 @@ function banner(args: ResolvedServerArgs, facts: BuiltEngine['facts'], plan: Bui
 
 export async function serve(argv: string[]): Promise<number> {
   const bundled = !hasModelFlag(argv) && !argv.includes('--help') && !argv.includes('-h');
-  const fullArgv = bundled ? ['--model-path', bundledModelPath(), ...argv] : argv;
+  const fullArgv = bundled ? ['--model-path', bundledModelPath(), ...argv] : await resolveModelIds(argv, { progress: true });
   let args: ResolvedServerArgs;
   try {
     const prepared = prepareServerArgs(fullArgv);

@@ -54,6 +54,7 @@ export class WorkerEngine implements EngineClient {
     const tokenizerP = args.skipTokenizerInit
       ? Promise.resolve(null)
       : loadTokenizer(args.tokenizerPath, { chatTemplatePath: args.chatTemplate ?? undefined });
+    tokenizerP.catch(() => undefined); // awaited (and its error surfaced) once the worker is ready
     const info = await new Promise<ReadyInfo>((resolve, reject) => {
       const onMessage = (m: FromWorker): void => {
         worker.off('message', onMessage);
@@ -68,9 +69,13 @@ export class WorkerEngine implements EngineClient {
       await worker.terminate();
       throw e;
     });
+    const tokenizer = await tokenizerP.catch(async (e: Error) => {
+      await worker.terminate();
+      throw e;
+    });
     worker.removeAllListeners('error');
     worker.removeAllListeners('exit');
-    return new WorkerEngine(worker, info, await tokenizerP);
+    return new WorkerEngine(worker, info, tokenizer);
   }
 
   private send(m: ToWorker): void {

@@ -5,16 +5,18 @@
  * - HfFolderSource: config.json + safetensors (single or sharded), mmapped, zero copy.
  * - GgufSource: a GGUF file, mmapped; GGUF names are mapped to HF names.
  * - DummySource: random weights generated from config.json alone (--load-format dummy).
+ * - Llama2cSource (llama2c-source.ts): a llama2.c .bin checkpoint.
  *
  * Invariants: `RawTensor.bytes` is a view of the mapped file (never copied here); the dtype is a
  * GGML type id; a source never returns a tensor whose bytes do not match dtype × shape.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ggmlTensorBytes, readGguf, type GgufFile } from '../formats/gguf.js';
 import { listSafetensorsFiles, readSafetensors } from '../formats/safetensors.js';
 import { DType, type DTypeId } from '../native/binding.js';
 import { mapFile } from '../native/ops.js';
+import { Llama2cSource } from './llama2c-source.js';
 import { modelConfigFromGguf, modelConfigFromHf, type ModelConfig } from './model-config.js';
 
 export interface RawTensor {
@@ -205,8 +207,11 @@ export function openWeightSource(path: string, loadFormat: LoadFormat): WeightSo
   if (loadFormat === 'dummy') return new DummySource(path);
   const isFile = statSync(path).isFile();
   if (loadFormat === 'gguf' || (loadFormat === 'auto' && isFile && path.endsWith('.gguf'))) return new GgufSource(path);
+  if (isFile && path.endsWith('.bin')) return new Llama2cSource(path);
   if (isFile) throw new Error(`model path ${path} is a file but not a .gguf file; pass a Hugging Face folder or a GGUF file`);
   if (!existsSync(join(path, 'config.json'))) {
+    const bins = readdirSync(path).filter((f) => f.endsWith('.bin') && !/^tok(enizer)?\d*\.bin$/.test(f));
+    if (bins.length === 1) return new Llama2cSource(join(path, bins[0]!));
     throw new Error(`model folder ${path} has no config.json (need a Hugging Face model folder or a .gguf file)`);
   }
   return new HfFolderSource(path);

@@ -7,7 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const MODELS = '/work/shared/models';
+import { fileURLToPath } from 'node:url';
+
+export const MODELS = fileURLToPath(new URL('../../../shared/models', import.meta.url));
 
 const HUB_VARS = [
   'HF_HOME', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'XDG_CACHE_HOME', 'HF_ENDPOINT', 'HF_TOKEN',

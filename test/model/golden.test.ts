@@ -31,6 +31,7 @@ const CASES: [string, string, string][] = [
   ['tinystories-656k', 'HF folder', 'tinystories-656k'],
   ['tinystories-656k', 'F32 GGUF', 'tinystories-656k-gguf/tinystories-656k-f32.gguf'],
   ['stories260k', 'GGUF', 'stories260k-gguf/stories260k.gguf'],
+  ['stories260k', 'llama2.c .bin', 'stories260k'],
   ['tiny-random-qwen3', 'HF folder (bf16)', 'tiny-random-qwen3'],
   ['tiny-random-qwen3', 'BF16 GGUF', 'tiny-random-qwen3-gguf/tiny-random-qwen3-bf16.gguf'],
   ['tiny-random-llama3', 'sharded HF folder (llama3 rope)', 'tiny-random-llama3'],
