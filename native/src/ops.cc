@@ -21,6 +21,7 @@
 #include "cpu.h"
 #include "ops_internal.h"
 #include "thread_pool.h"
+#include "arch/avx512/matmul_avx512.h"
 
 namespace tsgl {
 
@@ -147,6 +148,7 @@ void tsgl_add_rms_norm(float *residual, const float *x, float *out, const float 
 void tsgl_matmul(float *out, const float *x, const tsgl_weight *w, int64_t rows) {
   if (rows <= 0 || w->rows <= 0) return;
   const IsaKernels &k = current_kernels();
+  if (tsgl_get_isa() == TSGL_ISA_AVX512 && avx512_matmul(out, x, w, rows, k, cpu_features().avx512_vnni)) return;
   if (w->dtype == TSGL_Q8_0 || w->dtype == TSGL_Q4_0) {
     matmul_int8(out, x, w, rows, k);
   } else {

@@ -14,11 +14,24 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 
 namespace tsgl {
 
-using RangeFn = std::function<void(int64_t begin, int64_t end, int tid)>;
+// A non-owning reference to a callable void(int64_t begin, int64_t end, int tid): no heap
+// allocation per call (std::function allocates for lambdas with more than two captures).
+// The callable must outlive the parallel_for call (it always does: it is a temporary argument).
+class RangeFn {
+ public:
+  template <typename F>
+  RangeFn(const F &f)  // NOLINT: implicit on purpose, callers pass lambdas
+      : obj_(static_cast<const void *>(&f)),
+        call_([](const void *o, int64_t b, int64_t e, int t) { (*static_cast<const F *>(o))(b, e, t); }) {}
+  void operator()(int64_t b, int64_t e, int t) const { call_(obj_, b, e, t); }
+
+ private:
+  const void *obj_;
+  void (*call_)(const void *, int64_t, int64_t, int);
+};
 
 void pool_set_num_threads(int n);
 int pool_num_threads();

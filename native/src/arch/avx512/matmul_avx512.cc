@@ -1,0 +1,319 @@
+/*
+ * AVX-512 matmul: one packed, register-blocked kernel for every m (GEMV at m = 1, GEMM for
+ * prefill and batched decode).
+ *
+ * Scheme: the weight rows are split into panels of kNR = 4 rows. A thread packs a group of
+ * panels into L1/L2-resident scratch (int8 + expanded f32 scales for Q8_0/Q4_0; f32 for the
+ * float and K-quant dtypes), then runs every tile of kMR = 4 activation rows against each
+ * packed panel. Each (x row, weight row) pair owns one zmm accumulator, reduced at the end in
+ * a fixed order, so an output does not depend on m, on the tile it falls in, or on the
+ * thread count (the batch-vs-single and threads-1-vs-2 tests rely on that).
+ *
+ * int8 path (needs avx512_vnni): activations are quantized per 32-block exactly as the
+ * scalar reference does (BlockQ8A), then laid out in pairs of blocks (64 int8 + 16 lanes of
+ * scale + the -128*sum bias lanes); weights are stored as unsigned (w + 128) so one vpdpbusd
+ * gives the exact integer block dot of two blocks (8 lanes each), scaled by d_x * d_w and
+ * accumulated in f32. Odd block counts are padded with a zero block (contributes exactly 0).
+ *
+ * Float path: weight rows are dequantized (exactly, via the ISA's dequant_row) into a panel
+ * [k/16][4][16]; x rows are read in place (masked tail). Summation order differs from the
+ * scalar reference only by reassociation (tolerance in test/kernels/matmul.test.ts).
+ */
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "../../../include/kernels.h"
+#include "../../thread_pool.h"
+#include "../isa_kernels.h"
+#include "matmul_avx512.h"
+
+#pragma GCC push_options
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c,avx512vnni")
+#include <immintrin.h>
+
+namespace tsgl {
+namespace avx512mm {
+namespace {
+
+constexpr int kNR = 4;  // weight rows per panel
+constexpr int kMR = 4;  // activation rows per tile
+
+struct alignas(64) XPair {  // two Q8 activation blocks
+  int8_t qs[64];
+  float d[16];       // lanes 0-7: d of block 2p, 8-15: d of block 2p+1
+  int32_t bias[16];  // lane l: -128 * sum of the 4 x values that lane's vpdpbusd covers
+};
+struct alignas(64) WPair {  // two weight blocks of one row
+  uint8_t qs[64];  // w + 128
+  float d[16];
+};
+
+template <typename T>
+T *grow(std::vector<T> &v, size_t n) {
+  if (v.size() < n) v.resize(n);
+  return v.data();
+}
+
+const uint8_t *weight_row(const tsgl_weight *w, int64_t n) {
+  for (int p = 0; p < w->num_parts; ++p) {
+    if (n < w->parts[p].rows) return w->parts[p].data + n * w->row_bytes;
+    n -= w->parts[p].rows;
+  }
+  return nullptr;
+}
+
+static inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }  // exact (F16C)
+
+// Four zmm -> their four horizontal sums (a, b, c, d), in one fixed order.
+static inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
+  const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+  const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+  const __m512 abcd = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))),
+                                    _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))));
+  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(abcd), _mm512_extractf32x8_ps(abcd, 1));
+  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+static inline void store_n(float *o, __m128 v, int n) {
+  if (n == 4) _mm_storeu_ps(o, v);
+  else _mm_mask_storeu_ps(o, static_cast<__mmask8>((1u << n) - 1), v);
+}
+
+// ---------------- int8 ----------------
+
+void pack_x_row(const BlockQ8A *q, XPair *xp, int64_t nb) {
+  const int64_t np = (nb + 1) / 2;
+  for (int64_t p = 0; p < np; ++p) {
+    XPair &o = xp[p];
+    for (int h = 0; h < 2; ++h) {
+      const int64_t b = 2 * p + h;
+      if (b < nb) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(q[b].qs));
+        _mm256_store_si256(reinterpret_cast<__m256i *>(o.qs + 32 * h), v);
+        _mm256_store_ps(o.d + 8 * h, _mm256_set1_ps(q[b].d));
+        // Lane l: -128 * (sum of x[4l..4l+3]), so each lane ends up holding the exact signed
+        // partial dot of its 4 elements (no large cancelling values before the f32 scaling).
+        const __m256i s4 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), v);
+        _mm256_store_si256(reinterpret_cast<__m256i *>(o.bias + 8 * h), _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(s4, 7)));
+      } else {
+        std::memset(o.qs + 32 * h, 0, 32);
+        _mm256_store_ps(o.d + 8 * h, _mm256_setzero_ps());
+        _mm256_store_si256(reinterpret_cast<__m256i *>(o.bias + 8 * h), _mm256_setzero_si256());
+      }
+    }
+  }
+}
+
+// Packs weight rows [r0, r0 + kNR) (rows >= n are zero) into wp[p * kNR + j].
+void pack_w_panel_i8(const tsgl_weight *w, int64_t r0, WPair *wp, int64_t nb) {
+  const int64_t np = (nb + 1) / 2;
+  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m128i m4 = _mm_set1_epi8(0x0f), b120 = _mm_set1_epi8(120);
+  for (int j = 0; j < kNR; ++j) {
+    const uint8_t *row = r0 + j < w->rows ? weight_row(w, r0 + j) : nullptr;
+    for (int64_t p = 0; p < np; ++p) {
+      WPair &o = wp[p * kNR + j];
+      for (int h = 0; h < 2; ++h) {
+        const int64_t b = 2 * p + h;
+        __m256i q;
+        float d;
+        if (!row || b >= nb) {
+          q = bias;
+          d = 0.0f;
+        } else if (w->dtype == TSGL_Q8_0) {
+          const BlockQ8_0 *blk = reinterpret_cast<const BlockQ8_0 *>(row) + b;
+          q = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(blk->qs)), bias);
+          d = half_to_float(blk->d);
+        } else {  // Q4_0: value q - 8, stored as q + 120
+          const BlockQ4_0 *blk = reinterpret_cast<const BlockQ4_0 *>(row) + b;
+          const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(blk->qs));
+          const __m128i lo = _mm_add_epi8(_mm_and_si128(v, m4), b120);
+          const __m128i hi = _mm_add_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), m4), b120);
+          q = _mm256_set_m128i(hi, lo);
+          d = half_to_float(blk->d);
+        }
+        _mm256_store_si256(reinterpret_cast<__m256i *>(o.qs + 32 * h), q);
+        _mm256_store_ps(o.d + 8 * h, _mm256_set1_ps(d));
+      }
+    }
+  }
+}
+
+template <int MR>
+void kern_i8(const XPair *x, int64_t x_stride, const WPair *wp, int64_t np, float *out, int64_t ldo, int nvalid) {
+  __m512 acc[MR][kNR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < kNR; ++j) acc[i][j] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < np; ++p) {
+    const WPair *w = wp + p * kNR;
+    __m512i wq[kNR];
+    __m512 wd[kNR];
+    for (int j = 0; j < kNR; ++j) {
+      wq[j] = _mm512_load_si512(w[j].qs);
+      wd[j] = _mm512_load_ps(w[j].d);
+    }
+    for (int i = 0; i < MR; ++i) {
+      const XPair &xp = x[i * x_stride + p];
+      const __m512i xq = _mm512_load_si512(xp.qs), xb = _mm512_load_si512(xp.bias);
+      const __m512 xd = _mm512_load_ps(xp.d);
+      for (int j = 0; j < kNR; ++j) {
+        const __m512i s = _mm512_dpbusd_epi32(xb, wq[j], xq);
+        acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(xd, wd[j]), acc[i][j]);
+      }
+    }
+  }
+  for (int i = 0; i < MR; ++i) store_n(out + i * ldo, reduce4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]), nvalid);
+}
+
+thread_local std::vector<BlockQ8A> t_xq;
+thread_local std::vector<XPair> t_xp;
+thread_local std::vector<WPair> t_wp;
+
+void matmul_i8(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k) {
+  const int64_t n = w->rows, cols = w->cols, nb = cols / 32, np = (nb + 1) / 2;
+  XPair *xp = grow(t_xp, static_cast<size_t>(m * np));
+  parallel_for(m, [&](int64_t r0, int64_t r1, int) {
+    BlockQ8A *q = grow(t_xq, static_cast<size_t>(nb));
+    for (int64_t r = r0; r < r1; ++r) {
+      k.quantize_q8a(x + r * cols, q, cols);
+      pack_x_row(q, xp + r * np, nb);
+    }
+  }, 4);
+  const int64_t panels = (n + kNR - 1) / kNR;
+  const int64_t panel_bytes = np * kNR * static_cast<int64_t>(sizeof(WPair));
+  // Panels packed per group: one for small m (stay in L1), up to ~256 KiB otherwise.
+  const int64_t group = m <= kMR ? 1 : std::max<int64_t>(1, std::min<int64_t>(16, (256 << 10) / panel_bytes));
+  parallel_for(panels, [&](int64_t p0, int64_t p1, int) {
+    WPair *wp = grow(t_wp, static_cast<size_t>(group * np * kNR));
+    for (int64_t g0 = p0; g0 < p1; g0 += group) {
+      const int64_t g1 = std::min(p1, g0 + group);
+      for (int64_t pp = g0; pp < g1; ++pp) pack_w_panel_i8(w, pp * kNR, wp + (pp - g0) * np * kNR, nb);
+      for (int64_t i0 = 0; i0 < m; i0 += kMR) {
+        const int64_t mr = std::min<int64_t>(kMR, m - i0);
+        for (int64_t pp = g0; pp < g1; ++pp) {
+          const WPair *pw = wp + (pp - g0) * np * kNR;
+          const int nvalid = static_cast<int>(std::min<int64_t>(kNR, n - pp * kNR));
+          float *o = out + i0 * n + pp * kNR;
+          const XPair *xr = xp + i0 * np;
+          switch (mr) {
+            case 4: kern_i8<4>(xr, np, pw, np, o, n, nvalid); break;
+            case 3: kern_i8<3>(xr, np, pw, np, o, n, nvalid); break;
+            case 2: kern_i8<2>(xr, np, pw, np, o, n, nvalid); break;
+            default: kern_i8<1>(xr, np, pw, np, o, n, nvalid); break;
+          }
+        }
+      }
+    }
+  });
+}
+
+// ---------------- float (F32, F16, BF16, Q4_K, Q6_K) ----------------
+
+thread_local std::vector<float> t_row;
+thread_local std::vector<float> t_wf;
+
+// Panel layout: [kc][j][16] floats, kc < ceil(cols/16), zero padded.
+void pack_w_panel_f32(const tsgl_weight *w, int64_t r0, float *wp, int64_t nk, const IsaKernels &k) {
+  const int64_t cols = w->cols;
+  for (int j = 0; j < kNR; ++j) {
+    if (r0 + j >= w->rows) {
+      for (int64_t c = 0; c < nk; ++c) _mm512_store_ps(wp + (c * kNR + j) * 16, _mm512_setzero_ps());
+      continue;
+    }
+    const uint8_t *row = weight_row(w, r0 + j);
+    const float *src;
+    if (w->dtype == TSGL_F32) {
+      src = reinterpret_cast<const float *>(row);
+    } else {
+      float *tmp = grow(t_row, static_cast<size_t>(cols));
+      k.dequant_row(w->dtype, row, tmp, cols);
+      src = tmp;
+    }
+    int64_t c = 0;
+    for (; (c + 1) * 16 <= cols; ++c) _mm512_store_ps(wp + (c * kNR + j) * 16, _mm512_loadu_ps(src + c * 16));
+    if (c < nk) {
+      const __mmask16 msk = static_cast<__mmask16>((1u << (cols - c * 16)) - 1);
+      _mm512_store_ps(wp + (c * kNR + j) * 16, _mm512_maskz_loadu_ps(msk, src + c * 16));
+    }
+  }
+}
+
+template <int MR>
+void kern_f32(const float *x, int64_t cols, const float *wp, int64_t nk, float *out, int64_t ldo, int nvalid) {
+  __m512 acc[MR][kNR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < kNR; ++j) acc[i][j] = _mm512_setzero_ps();
+  const int64_t full = cols / 16;
+  for (int64_t c = 0; c < full; ++c) {
+    const float *wc = wp + c * kNR * 16;
+    for (int i = 0; i < MR; ++i) {
+      const __m512 xv = _mm512_loadu_ps(x + i * cols + c * 16);
+      for (int j = 0; j < kNR; ++j) acc[i][j] = _mm512_fmadd_ps(xv, _mm512_load_ps(wc + j * 16), acc[i][j]);
+    }
+  }
+  if (full < nk) {
+    const float *wc = wp + full * kNR * 16;
+    const __mmask16 msk = static_cast<__mmask16>((1u << (cols - full * 16)) - 1);
+    for (int i = 0; i < MR; ++i) {
+      const __m512 xv = _mm512_maskz_loadu_ps(msk, x + i * cols + full * 16);
+      for (int j = 0; j < kNR; ++j) acc[i][j] = _mm512_fmadd_ps(xv, _mm512_load_ps(wc + j * 16), acc[i][j]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) store_n(out + i * ldo, reduce4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]), nvalid);
+}
+
+void matmul_f32(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k) {
+  const int64_t n = w->rows, cols = w->cols, nk = (cols + 15) / 16;
+  const int64_t panels = (n + kNR - 1) / kNR;
+  const int64_t panel_floats = nk * kNR * 16;
+  const int64_t group = m <= kMR ? 1 : std::max<int64_t>(1, std::min<int64_t>(16, (256 << 10) / (panel_floats * 4)));
+  parallel_for(panels, [&](int64_t p0, int64_t p1, int) {
+    float *wp = grow(t_wf, static_cast<size_t>(group * panel_floats + 16));
+    wp = reinterpret_cast<float *>((reinterpret_cast<uintptr_t>(wp) + 63) & ~uintptr_t(63));
+    for (int64_t g0 = p0; g0 < p1; g0 += group) {
+      const int64_t g1 = std::min(p1, g0 + group);
+      for (int64_t pp = g0; pp < g1; ++pp) pack_w_panel_f32(w, pp * kNR, wp + (pp - g0) * panel_floats, nk, k);
+      for (int64_t i0 = 0; i0 < m; i0 += kMR) {
+        const int64_t mr = std::min<int64_t>(kMR, m - i0);
+        for (int64_t pp = g0; pp < g1; ++pp) {
+          const float *pw = wp + (pp - g0) * panel_floats;
+          const int nvalid = static_cast<int>(std::min<int64_t>(kNR, n - pp * kNR));
+          float *o = out + i0 * n + pp * kNR;
+          const float *xr = x + i0 * cols;
+          switch (mr) {
+            case 4: kern_f32<4>(xr, cols, pw, nk, o, n, nvalid); break;
+            case 3: kern_f32<3>(xr, cols, pw, nk, o, n, nvalid); break;
+            case 2: kern_f32<2>(xr, cols, pw, nk, o, n, nvalid); break;
+            default: kern_f32<1>(xr, cols, pw, nk, o, n, nvalid); break;
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+}  // namespace avx512mm
+}  // namespace tsgl
+
+#pragma GCC pop_options
+#pragma GCC diagnostic pop
+
+namespace tsgl {
+
+bool avx512_matmul(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k, bool vnni) {
+  if (w->dtype == TSGL_Q8_0 || w->dtype == TSGL_Q4_0) {
+    if (!vnni) return false;
+    avx512mm::matmul_i8(out, x, w, m, k);
+  } else {
+    avx512mm::matmul_f32(out, x, w, m, k);
+  }
+  return true;
+}
+
+}  // namespace tsgl
