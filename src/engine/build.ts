@@ -11,6 +11,7 @@ import * as ops from '../native/ops.js';
 import { loadModel } from '../model/loader.js';
 import { DecoderModelRunner } from '../model/model-runner.js';
 import type { LoadFormat } from '../model/weight-source.js';
+import { GrammarQueue } from '../constrain/grammar-queue.js';
 import { Sampler } from '../sampling/sampler.js';
 import { computeMemoryPlan, type MemoryPlan } from '../scheduler/memory-plan.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -26,6 +27,7 @@ export type EngineArgs = Pick<
   | 'maxRunningRequests' | 'maxQueuedRequests' | 'schedulePolicy' | 'scheduleConservativeness'
   | 'disableRadixCache' | 'enableMixedChunk' | 'allowAutoTruncate' | 'streamInterval' | 'randomSeed'
   | 'threads' | 'chatTemplate' | 'skipTokenizerInit' | 'servedModelName'
+  | 'grammarBackend' | 'constrainedJsonWhitespacePattern'
 >;
 
 export interface BuiltEngine {
@@ -72,7 +74,11 @@ export async function buildEngineCore(args: EngineArgs, opts: { progress: boolea
   const runner = new DecoderModelRunner(c, model.weights, kvPool, maxTokens, Math.min(64, plan.maxRunningRequests));
   const eosTokenIds = [...new Set([...c.eosTokenIds, ...(tokenizer?.eosTokenIds ?? [])])];
   const sampler = new Sampler({ vocabSize: c.vocabSize, eosTokenIds, randomSeed: args.randomSeed });
-  const core = new EngineCore(runner, scheduler, sampler, tokenizer, { streamInterval: args.streamInterval, eosTokenIds });
+  const grammars = new GrammarQueue({
+    backend: args.grammarBackend ?? 'xgrammar', tokenizer, vocabSize: c.vocabSize, eosTokenIds,
+    constrainedJsonWhitespacePattern: args.constrainedJsonWhitespacePattern ?? null,
+  });
+  const core = new EngineCore(runner, scheduler, sampler, tokenizer, { streamInterval: args.streamInterval, eosTokenIds, grammars });
   return {
     core, tokenizer, plan,
     modelInfo: {

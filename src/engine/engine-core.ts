@@ -10,7 +10,13 @@
  * - Emitted `outputIds`/`text` are deltas; their concatenation is the request's full output
  *   (text: stop strings trimmed as SGLang does, unless no_stop_trim).
  * - Sampling rows are contiguous in the logits buffer, or are gathered into scratch first.
+ * - Grammar requests (json_schema/regex/ebnf/structural_tag) wait in `grammars` (outside the
+ *   scheduler) until compiled; each step fills every grammar row's mask before `sampler.sample`,
+ *   the matcher accepts the sampled token after it, and a terminated grammar finishes the request
+ *   through the stop checker. A request's matcher is disposed when its extras are dropped.
  */
+import type { GrammarQueue } from '../constrain/grammar-queue.js';
+import type { GrammarMatcherHandle } from '../constrain/matcher.js';
 import type { Sampler, SamplerState, SampleRow } from '../sampling/sampler.js';
 import { rowLogprobs } from '../sampling/sampler.js';
 import { StopChecker } from '../sampling/stop-checker.js';
@@ -34,17 +40,23 @@ interface ReqExtras {
   /** The prompt is fully scored (its leading null entry added); input logprobs go out next. */
   inputLogprobsDone: boolean;
   inputLogprobsSent: boolean;
+  /** The request's grammar matcher (null without a constraint). */
+  grammar: GrammarMatcherHandle | null;
 }
 
 export interface EngineCoreOptions {
   streamInterval: number;
   /** Every id that ends a request unless ignore_eos: model eos list ∪ tokenizer eos ids. */
   eosTokenIds: readonly number[];
+  /** Grammar stage for constrained requests (absent: constraints are rejected as with --grammar-backend none). */
+  grammars?: GrammarQueue | null;
 }
 
 export class EngineCore {
   private readonly extras = new Map<Req, ReqExtras>();
   private sampleScratch = new Float32Array(0);
+  /** Grammar mask rows, one per sampling row, grown on demand. */
+  private maskRows: Uint32Array[] = [];
   /** Steps run and tokens generated, for throughput stats. */
   numSteps = 0;
   numGeneratedTokens = 0;
@@ -58,13 +70,30 @@ export class EngineCore {
   ) {}
 
   get isIdle(): boolean {
-    return this.scheduler.isIdle;
+    return this.scheduler.isIdle && (this.opts.grammars?.numWaiting ?? 0) === 0;
   }
 
   /** Queues a request; returns outputs at once only when it was rejected. */
   add(request: EngineRequest): EngineOutput[] {
+    const g = this.opts.grammars;
+    if (g) {
+      const a = g.admit(request);
+      if (a.kind === 'queued') return [];
+      if (a.kind === 'error') return [grammarRejected(request, a.message)];
+      return this.addNow(request, a.kind === 'ready' ? a.matcher : null);
+    }
+    if (request.sampling.jsonSchema ?? request.sampling.regex ?? request.sampling.ebnf ?? request.sampling.structuralTag) {
+      return [grammarRejected(request, 'Grammar-based generation (json_schema, regex, ebnf, structural_tag) is not supported when the server is launched with --grammar-backend none')];
+    }
+    return this.addNow(request, null);
+  }
+
+  private addNow(request: EngineRequest, grammar: GrammarMatcherHandle | null): EngineOutput[] {
     const req = this.scheduler.addRequest(request);
-    if (req.finished) return [this.rejected(req)];
+    if (req.finished) {
+      grammar?.dispose();
+      return [this.rejected(req)];
+    }
     const p = request.sampling;
     this.extras.set(req, {
       samplerState: this.sampler.newState(p),
@@ -77,35 +106,47 @@ export class EngineCore {
       logprobs: request.returnLogprob ? emptyLogprobs(request) : null,
       inputLogprobsDone: false,
       inputLogprobsSent: false,
+      grammar,
     });
     return [];
   }
 
+  private dropExtras(req: Req): void {
+    this.extras.get(req)?.grammar?.dispose();
+    this.extras.delete(req);
+  }
+
   /** Aborts by rid prefix (or all); waiting requests finish now, running ones after their step. */
   abort(ridPrefix: string, abortAll = false): EngineOutput[] {
-    return this.scheduler.abort(ridPrefix, abortAll).map((req) => {
-      this.extras.delete(req);
+    const waiting = (this.opts.grammars?.abort(ridPrefix, abortAll) ?? []).map(([r, msg]) => grammarRejected(r, msg));
+    return waiting.concat(this.scheduler.abort(ridPrefix, abortAll).map((req) => {
+      this.dropExtras(req);
       return this.output(req, '', [], null);
-    });
+    }));
   }
 
   /** Runs one step; returns the outputs to deliver ([] when idle). */
   step(): EngineOutput[] {
+    const outputs: EngineOutput[] = [];
+    if (this.opts.grammars && this.opts.grammars.numWaiting > 0) {
+      const { ready, failed } = this.opts.grammars.poll();
+      for (const [r, msg] of failed) outputs.push(grammarRejected(r, msg));
+      for (const [r, m] of ready) outputs.push(...this.addNow(r, m));
+    }
     const step = this.scheduler.schedule();
-    if (step === null) return [];
+    if (step === null) return outputs;
     const logits = this.runner.forward(step.batch);
     this.inputLogprobs(step, logits);
     const sampled = this.sample(step, logits);
     const updated = this.scheduler.complete(step, sampled, (req) => this.extras.get(req)?.pendingFinish ?? null);
     this.numSteps++;
     this.numGeneratedTokens += step.sampleReqs.length;
-    const outputs: EngineOutput[] = [];
     for (const req of updated) {
       const ex = this.extras.get(req);
       if (!ex || !shouldEmit(req, this.opts.streamInterval)) continue;
       if (req.finished) {
         ex.pendingText += ex.stop.finishReason ? '' : ex.stop.flush();
-        this.extras.delete(req);
+        this.dropExtras(req);
       }
       const text = ex.pendingText;
       ex.pendingText = '';
@@ -126,12 +167,13 @@ export class EngineCore {
       step.sampleLogitRow.forEach((row, i) => this.sampleScratch.set(logits.subarray(row * V, (row + 1) * V), i * V));
       rowsBuf = this.sampleScratch;
     }
-    const rows: SampleRow[] = step.sampleReqs.map((req) => {
+    const rows: SampleRow[] = step.sampleReqs.map((req, i) => {
       const ex = this.extras.get(req)!;
       const r = req.request;
       return {
         params: r.sampling, state: ex.samplerState, returnLogprob: r.returnLogprob,
         topLogprobsNum: r.topLogprobsNum, tokenIdsLogprob: r.tokenIdsLogprob,
+        grammarMask: ex.grammar ? this.maskRow(i, ex.grammar) : null,
       };
     });
     const out = this.sampler.sample(rowsBuf, rows);
@@ -139,7 +181,12 @@ export class EngineCore {
       const ex = this.extras.get(req)!;
       const token = out.tokenIds[i]!;
       const delta = ex.detok ? ex.detok.push([token]) : '';
-      const res = ex.stop.check(token, delta);
+      let terminated = false;
+      if (ex.grammar) {
+        if (!ex.grammar.accept(token)) console.warn(`[tsgl] grammar rejected sampled token ${token} (rid ${req.rid})`);
+        terminated = ex.grammar.isTerminated();
+      }
+      const res = ex.stop.check(token, delta, terminated);
       ex.pendingFinish = res.finishReason;
       ex.pendingText += res.text;
       if (ex.logprobs) {
@@ -149,6 +196,14 @@ export class EngineCore {
       }
     });
     return out.tokenIds;
+  }
+
+  /** Fills sampling row i's grammar mask (rows are reused across steps). */
+  private maskRow(i: number, m: GrammarMatcherHandle): Uint32Array {
+    while (this.maskRows.length <= i) this.maskRows.push(new Uint32Array(m.words));
+    const row = this.maskRows[i]!;
+    m.fillMask(row);
+    return row;
   }
 
   /** Logprobs of prompt tokens from the input-logprob logit rows (row at position p scores token p+1). */
@@ -199,6 +254,15 @@ export class EngineCore {
     if (req.errorStatus !== undefined) o.errorStatus = req.errorStatus;
     return o;
   }
+}
+
+/** The finished output of a request that never reached the scheduler (grammar errors, 400). */
+function grammarRejected(r: EngineRequest, message: string): EngineOutput {
+  return {
+    rid: r.rid, outputIds: [], text: '', finished: true,
+    finishReason: { type: 'abort', message, status_code: 400, err_type: 'BadRequestError' },
+    promptTokens: r.inputIds.length, completionTokens: 0, cachedTokens: 0, errorStatus: 400,
+  };
 }
 
 function emptyLogprobs(r: EngineRequest): LogprobDelta {
