@@ -26,7 +26,7 @@ import { parseServingArgs, runServingBenchmark, type ServingResult } from './ser
 import { median } from './stats.js';
 
 const HELP = `Usage: tsgl bench_compare --model X.gguf [--model Y.gguf] [--workload decode-1,prefill-512,serve-32,shared-prefix]
-                         [--runs 3] [--threads 2] [--parallel 8,32] [--llama-bin DIR] [--out DIR] [--quick]
+                         [--runs 3] [--threads 2] [--parallel N,M] [--llama-bin DIR] [--out DIR] [--quick]
 
 Runs each named workload on tsgl and on llama.cpp with the same GGUF file, alternating the two
 engines --runs times, and prints medians and ratios (> 1 means tsgl is better).
@@ -35,8 +35,9 @@ engines --runs times, and prints medians and ratios (> 1 means tsgl is better).
   --model F          GGUF file (repeatable); every workload runs on every model
   --runs N           alternations (default 3)
   --threads N        threads for both engines (default 2)
-  --parallel L       llama-server --parallel values to try for serving workloads (default 8,32);
-                     the best median is the peer's figure
+  --parallel L       llama-server --parallel values to try for serving workloads (default: the
+                     workload's concurrency, 32 for serve-32 and 8 for shared-prefix); the best
+                     median is the peer's figure
   --llama-bin DIR    folder with llama-bench and llama-server
   --only E           tsgl or llama.cpp: run one engine only (no ratios)
   --gsp-groups N     shared-prefix groups (default 2); --gsp-output-len N (default 32)
@@ -224,6 +225,7 @@ interface Opts {
   models: string[];
   runs: number;
   threads: number;
+  /** empty: the workload's own concurrency. */
   parallel: number[];
   llamaBin?: string;
   only?: 'tsgl' | 'llama.cpp';
@@ -328,7 +330,7 @@ function parseOpts(argv: string[]): Opts | 'help' {
       'model-path': { type: 'string', multiple: true },
       runs: { type: 'string', default: '3' },
       threads: { type: 'string', default: '2' },
-      parallel: { type: 'string', default: '8,32' },
+      parallel: { type: 'string' },
       'llama-bin': { type: 'string' },
       only: { type: 'string' },
       out: { type: 'string' },
@@ -352,7 +354,7 @@ function parseOpts(argv: string[]): Opts | 'help' {
     models: models.map((m) => resolve(m)),
     runs: Number(v.runs),
     threads: Number(v.threads),
-    parallel: v.parallel!.split(',').map(Number).filter((x) => x > 0),
+    parallel: (v.parallel ?? '').split(',').map(Number).filter((x) => x > 0),
     llamaBin: v['llama-bin'],
     only: v.only as Opts['only'],
     out: resolve(v.out ?? join(ROOT, 'bench', 'results')),
@@ -388,7 +390,7 @@ export async function benchCompare(argv: string[]): Promise<number> {
       if (o.only !== 'llama.cpp') engines.push('tsgl');
       if (o.only !== 'tsgl') {
         if (OFFLINE.has(wl)) engines.push('llama.cpp');
-        else for (const np of o.parallel) engines.push(`llama.cpp-np${np}`);
+        else for (const np of o.parallel.length ? o.parallel : [wl === 'serve-32' ? 32 : 8]) engines.push(`llama.cpp-np${np}`);
       }
       const samples: Sample[] = [];
       const errors: string[] = [];

@@ -49,7 +49,7 @@ function makeBatch(B: number, startPos: number, numNew: number, slotsPerSeq: num
 }
 
 export async function benchOneBatch(argv: string[]): Promise<number> {
-  const { values: v } = parseArgs({
+  const { values: v, positionals } = parseArgs({
     args: argv,
     options: {
       'model-path': { type: 'string' }, 'load-format': { type: 'string', default: 'auto' }, dtype: { type: 'string', default: 'auto' },
@@ -64,7 +64,9 @@ export async function benchOneBatch(argv: string[]): Promise<number> {
     return v.help ? 0 : 2;
   }
   if (v.threads) ops.setNumThreads(Number(v.threads));
-  const batchSizes = (v['batch-size'] ?? ['1', '8', '32', '64']).flatMap((s) => s.split(/[ ,]+/)).map(Number);
+  // `--batch-size 1 8 32 64` (SGLang's nargs form): the extra numbers arrive as positionals
+  const bsArgs = [...(v['batch-size'] ?? []), ...positionals.filter((p) => /^\d+$/.test(p))];
+  const batchSizes = (bsArgs.length ? bsArgs : ['1', '8', '32', '64']).flatMap((s) => s.split(/[ ,]+/)).filter(Boolean).map(Number);
   const inputLen = Number(v['input-len']);
   const outputLen = Number(v['output-len']);
   const runs = Number(v.runs);
