@@ -12,6 +12,8 @@ const COMMANDS: Record<string, { help: string; run: (argv: string[]) => Promise<
   download: { help: 'download a Hugging Face model into the local cache (huggingface_hub layout)', run: async (a) => (await import('./download.js')).downloadCommand(a) },
   models: { help: 'list the models in the local Hugging Face cache', run: async (a) => (await import('./models.js')).modelsCommand(a) },
   bench_one_batch: { help: 'static-batch prefill/decode throughput, no server', run: async (a) => (await import('../../bench/one-batch.js')).benchOneBatch(a) },
+  bench_serving: { help: 'online load against a running server (SGLang bench_serving metrics)', run: async (a) => (await import('../../bench/serving.js')).benchServing(a) },
+  bench_compare: { help: 'a named workload on tsgl and llama.cpp side by side, alternating, with ratios', run: async (a) => (await import('../../bench/compare.js')).benchCompare(a) },
 };
 
 function usage(): string {
