@@ -116,6 +116,12 @@ test('attention: mixed prefill/decode batch, GQA 1/2/4, all KV dtypes', () => {
   runCase(DType.F32, 1, 4, 33, [{ prefix: 9, qLen: 3 }], rand);
   runCase(DType.F16, 3, 2, 100, [{ prefix: 1, qLen: 2 }, { prefix: 40, qLen: 17 }], rand);
   runCase(DType.BF16, 1, 1, 64, [{ prefix: 60, qLen: 1 }, { prefix: 0, qLen: 33 }], rand);
+  // The AVX-512 blocked online-softmax path (head_dim 16/32/64/128/256): several 16-key
+  // blocks, partial last blocks, GQA groups of 3 and 7 as in SmolLM2 and Qwen2.5.
+  runCase(DType.F32, 3, 3, 64, [{ prefix: 0, qLen: 40 }, { prefix: 47, qLen: 1 }, { prefix: 16, qLen: 16 }], rand);
+  runCase(DType.F16, 2, 7, 64, [{ prefix: 70, qLen: 1 }, { prefix: 5, qLen: 12 }], rand);
+  runCase(DType.F32, 1, 2, 128, [{ prefix: 31, qLen: 2 }, { prefix: 0, qLen: 1 }], rand);
+  runCase(DType.BF16, 1, 2, 32, [{ prefix: 17, qLen: 3 }], rand);
 });
 
 test('attention and KV pool argument errors', () => {

@@ -273,6 +273,93 @@ static void scale_to(float *out, const float *acc, float s, int64_t n) {
 
 #include "../attention_impl.inc"
 
+// 16 zmm -> one zmm whose lane t is the horizontal sum of v[t] (fixed order).
+static inline __m512 transpose_reduce16(const __m512 *v) {
+  __m512 t[8], u[4];
+  for (int p = 0; p < 8; ++p) t[p] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * p], v[2 * p + 1]), _mm512_unpackhi_ps(v[2 * p], v[2 * p + 1]));
+  for (int q = 0; q < 4; ++q) {
+    const __m512d a = _mm512_castps_pd(t[2 * q]), b = _mm512_castps_pd(t[2 * q + 1]);
+    u[q] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+  }
+  const __m512 v01 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x88), _mm512_shuffle_f32x4(u[0], u[1], 0xdd));
+  const __m512 v23 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], 0x88), _mm512_shuffle_f32x4(u[2], u[3], 0xdd));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(v01, v23, 0x88), _mm512_shuffle_f32x4(v01, v23, 0xdd));
+}
+
+// Online-softmax attention of one (request, head) pair, 16 keys at a time: scores of 16 keys
+// come out of one transposed reduction, exp is vectorized, and the running max / sum rescale
+// the V accumulator (flash-attention style). Needs head_dim % 16 == 0 and <= 256.
+template <int NC>
+static void attention_head_fast(const AttnArgs &a, int64_t req, int64_t head) {
+  const int64_t q0 = a.q_indptr[req], q_len = a.q_indptr[req + 1] - q0;
+  const int64_t kv0 = a.kv_indptr[req], kv_len = a.kv_indptr[req + 1] - kv0;
+  const int32_t *slots = a.kv_indices + kv0;
+  const int64_t hd = a.head_dim;
+  const int64_t kv_off = (head / a.group) * a.head_bytes;
+  const uint8_t *kb = a.k + kv_off, *vb = a.v + kv_off;
+  const int dt = a.dtype;
+  for (int64_t j = 0; j < q_len; ++j) {
+    const int64_t row = (q0 + j) * a.num_heads + head;
+    const float *qrow = a.q + row * hd;
+    const int64_t n = kv_len - q_len + j + 1;
+    __m512 qv[NC], acc[NC];
+    const __m512 vscale = _mm512_set1_ps(a.scale);
+    for (int c = 0; c < NC; ++c) {
+      qv[c] = _mm512_mul_ps(_mm512_loadu_ps(qrow + 16 * c), vscale);  // fold the scale into q
+      acc[c] = _mm512_setzero_ps();
+    }
+    float mx = -__builtin_inff(), sum = 0.0f;
+    for (int64_t i0 = 0; i0 < n; i0 += 16) {
+      const int cnt = static_cast<int>(n - i0 < 16 ? n - i0 : 16);
+      __m512 part[16];
+      for (int t = 0; t < 16; ++t) {
+        if (t < cnt) {
+          const uint8_t *kr = kb + slots[i0 + t] * a.slot_bytes;
+          __m512 d = _mm512_mul_ps(qv[0], load_kv16(kr, 0, dt));
+          for (int c = 1; c < NC; ++c) d = _mm512_fmadd_ps(qv[c], load_kv16(kr, 16 * c, dt), d);
+          part[t] = d;
+        } else {
+          part[t] = _mm512_setzero_ps();
+        }
+      }
+      const __mmask16 valid = static_cast<__mmask16>(cnt == 16 ? 0xffff : (1u << cnt) - 1);
+      const __m512 sc = _mm512_mask_blend_ps(valid, _mm512_set1_ps(-__builtin_inff()), transpose_reduce16(part));
+      const float bmx = _mm512_reduce_max_ps(sc);
+      const float nmx = bmx > mx ? bmx : mx;
+      const __m512 p = _mm512_maskz_mov_ps(valid, exp_ps(_mm512_sub_ps(sc, _mm512_set1_ps(nmx))));
+      if (nmx != mx) {
+        const float corr = mx == -__builtin_inff() ? 0.0f : expf(mx - nmx);
+        const __m512 vc = _mm512_set1_ps(corr);
+        for (int c = 0; c < NC; ++c) acc[c] = _mm512_mul_ps(acc[c], vc);
+        sum *= corr;
+        mx = nmx;
+      }
+      sum += _mm512_reduce_add_ps(p);
+      alignas(64) float pa[16];
+      _mm512_store_ps(pa, p);
+      for (int t = 0; t < cnt; ++t) {
+        const uint8_t *vr = vb + slots[i0 + t] * a.slot_bytes;
+        const __m512 vp = _mm512_set1_ps(pa[t]);
+        for (int c = 0; c < NC; ++c) acc[c] = _mm512_fmadd_ps(vp, load_kv16(vr, 16 * c, dt), acc[c]);
+      }
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / sum);
+    float *o = a.out + row * hd;
+    for (int c = 0; c < NC; ++c) _mm512_storeu_ps(o + 16 * c, _mm512_mul_ps(acc[c], inv));
+  }
+}
+
+static void attention_head_any(const AttnArgs &a, int64_t req, int64_t head, float *scores, float *accum) {
+  switch (a.head_dim) {
+    case 16: attention_head_fast<1>(a, req, head); return;
+    case 32: attention_head_fast<2>(a, req, head); return;
+    case 64: attention_head_fast<4>(a, req, head); return;
+    case 128: attention_head_fast<8>(a, req, head); return;
+    case 256: attention_head_fast<16>(a, req, head); return;
+    default: attention_head(a, req, head, scores, accum); return;
+  }
+}
+
 }  // namespace avx512
 }  // namespace tsgl
 
@@ -287,7 +374,7 @@ const IsaKernels &avx512_kernels() {
       "avx512",           avx512::dequant_row, avx512::store_row,  avx512::dot_f32,
       avx512::quantize_q8a, avx512::dot_q8_0,  avx512::dot_q4_0,   avx512::rms_norm_row,
       avx512::add_rms_norm_row, avx512::add_row, avx512::rope_head, avx512::glu_row,
-      avx512::argmax_row, avx512::attention_head,
+      avx512::argmax_row, avx512::attention_head_any,
   };
   return k;
 }

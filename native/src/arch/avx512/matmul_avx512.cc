@@ -42,6 +42,7 @@ namespace {
 
 constexpr int kNR = 4;  // weight rows per panel
 constexpr int kMR = 4;  // activation rows per tile
+constexpr int64_t kWideMinRows = 4;  // int8: above this many rows, the lane-per-output GEMM
 
 struct alignas(64) XPair {  // two Q8 activation blocks
   int8_t qs[64];
@@ -212,6 +213,138 @@ void matmul_i8(float *out, const float *x, const tsgl_weight *w, int64_t m, cons
   });
 }
 
+// ---------------- int8 GEMM, one lane per output (m > kMR) ----------------
+//
+// Panel of 32 weight rows, per block b and half z (16 rows): 8 zmm of 4-byte groups
+// (lane r = bytes 4g..4g+3 of row 16z+r, as w + 128) and 16 f32 scales. A vpdpbusd with the
+// x row's group g broadcast adds that group's products into lane r, so after 8 of them lane r
+// holds the exact integer block dot (plus the -128*sum(x) bias it started from). Each output
+// then accumulates float(I_b) * (d_x * d_w) over blocks in order: the scalar reference's
+// formula, with one rounding less (fma).
+
+constexpr int kNRW = 32;  // weight rows per wide panel
+struct alignas(64) WBlock16 {
+  uint32_t q[8][16];  // [group][row]
+  float d[16];
+};
+
+void pack_w_panel_wide(const tsgl_weight *w, int64_t r0, WBlock16 *wp, int64_t nb) {
+  const bool q8 = w->dtype == TSGL_Q8_0;
+  const int64_t bb = q8 ? 34 : 18;
+  for (int z = 0; z < 2; ++z) {
+    const int64_t rz = r0 + 16 * z;
+    const uint8_t *base = rz < w->rows ? weight_row(w, rz) : nullptr;
+    const bool contiguous = base && rz + 15 < w->rows && weight_row(w, rz + 15) == base + 15 * w->row_bytes;
+    if (contiguous) {
+      const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                             _mm512_set1_epi32(static_cast<int>(w->row_bytes)));
+      const __m512i flip = _mm512_set1_epi32(static_cast<int>(0x80808080u)), m4 = _mm512_set1_epi8(0x0f), b120 = _mm512_set1_epi8(120);
+      for (int64_t b = 0; b < nb; ++b) {
+        WBlock16 &o = wp[b * 2 + z];
+        const uint8_t *blk = base + b * bb;
+        const __m512i dh = _mm512_i32gather_epi32(idx, blk, 1);
+        _mm512_store_ps(o.d, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dh)));
+        if (q8) {
+          for (int g = 0; g < 8; ++g)
+            _mm512_store_si512(o.q[g], _mm512_xor_si512(_mm512_i32gather_epi32(idx, blk + 2 + 4 * g, 1), flip));
+        } else {
+          for (int g = 0; g < 4; ++g) {
+            const __m512i v = _mm512_i32gather_epi32(idx, blk + 2 + 4 * g, 1);
+            _mm512_store_si512(o.q[g], _mm512_add_epi8(_mm512_and_si512(v, m4), b120));
+            _mm512_store_si512(o.q[g + 4], _mm512_add_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4), b120));
+          }
+        }
+      }
+      continue;
+    }
+    for (int r = 0; r < 16; ++r) {  // general case: row by row (part boundaries, padding)
+      const uint8_t *row = rz + r < w->rows ? weight_row(w, rz + r) : nullptr;
+      for (int64_t b = 0; b < nb; ++b) {
+        WBlock16 &o = wp[b * 2 + z];
+        uint8_t q[32];
+        float d = 0.0f;
+        if (!row) {
+          std::memset(q, 0x80, 32);
+        } else if (q8) {
+          const BlockQ8_0 *blk = reinterpret_cast<const BlockQ8_0 *>(row) + b;
+          for (int t = 0; t < 32; ++t) q[t] = static_cast<uint8_t>(blk->qs[t] ^ 0x80);
+          d = half_to_float(blk->d);
+        } else {
+          const BlockQ4_0 *blk = reinterpret_cast<const BlockQ4_0 *>(row) + b;
+          for (int t = 0; t < 16; ++t) {
+            q[t] = static_cast<uint8_t>((blk->qs[t] & 0xf) + 120);
+            q[t + 16] = static_cast<uint8_t>((blk->qs[t] >> 4) + 120);
+          }
+          d = half_to_float(blk->d);
+        }
+        for (int g = 0; g < 8; ++g) std::memcpy(&o.q[g][r], q + 4 * g, 4);
+        o.d[r] = d;
+      }
+    }
+  }
+}
+
+template <int MR>
+void kern_i8_wide(const BlockQ8A *x, int64_t nb, const WBlock16 *wp, float *out, int64_t ldo, int nvalid) {
+  __m512 acc[MR][2];
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const WBlock16 *w = wp + 2 * b;
+    __m512i s[MR][2];
+    for (int i = 0; i < MR; ++i) s[i][0] = s[i][1] = _mm512_set1_epi32(-128 * x[i * nb + b].sum);
+    for (int g = 0; g < 8; ++g) {
+      const __m512i w0 = _mm512_load_si512(w[0].q[g]), w1 = _mm512_load_si512(w[1].q[g]);
+      for (int i = 0; i < MR; ++i) {
+        int32_t xg;
+        std::memcpy(&xg, x[i * nb + b].qs + 4 * g, 4);
+        const __m512i xv = _mm512_set1_epi32(xg);
+        s[i][0] = _mm512_dpbusd_epi32(s[i][0], w0, xv);
+        s[i][1] = _mm512_dpbusd_epi32(s[i][1], w1, xv);
+      }
+    }
+    const __m512 d0 = _mm512_load_ps(w[0].d), d1 = _mm512_load_ps(w[1].d);
+    for (int i = 0; i < MR; ++i) {
+      const __m512 dx = _mm512_set1_ps(x[i * nb + b].d);
+      acc[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][0]), _mm512_mul_ps(dx, d0), acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][1]), _mm512_mul_ps(dx, d1), acc[i][1]);
+    }
+  }
+  const __mmask16 m0 = static_cast<__mmask16>(nvalid >= 16 ? 0xffff : (1u << nvalid) - 1);
+  const __mmask16 m1 = static_cast<__mmask16>(nvalid >= 32 ? 0xffff : nvalid <= 16 ? 0 : (1u << (nvalid - 16)) - 1);
+  for (int i = 0; i < MR; ++i) {
+    _mm512_mask_storeu_ps(out + i * ldo, m0, acc[i][0]);
+    _mm512_mask_storeu_ps(out + i * ldo + 16, m1, acc[i][1]);
+  }
+}
+
+thread_local std::vector<WBlock16> t_wb;
+
+void matmul_i8_wide(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k) {
+  const int64_t n = w->rows, cols = w->cols, nb = cols / 32;
+  BlockQ8A *xq = grow(t_xq, static_cast<size_t>(m * nb));
+  parallel_for(m, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) k.quantize_q8a(x + r * cols, xq + r * nb, cols);
+  }, 4);
+  const int64_t panels = (n + kNRW - 1) / kNRW;
+  parallel_for(panels, [&](int64_t p0, int64_t p1, int) {
+    WBlock16 *wp = grow(t_wb, static_cast<size_t>(2 * nb));
+    for (int64_t pp = p0; pp < p1; ++pp) {
+      pack_w_panel_wide(w, pp * kNRW, wp, nb);
+      const int nvalid = static_cast<int>(std::min<int64_t>(kNRW, n - pp * kNRW));
+      int64_t i0 = 0;
+      for (; i0 + 6 <= m; i0 += 6) kern_i8_wide<6>(xq + i0 * nb, nb, wp, out + i0 * n + pp * kNRW, n, nvalid);
+      switch (m - i0) {
+        case 5: kern_i8_wide<5>(xq + i0 * nb, nb, wp, out + i0 * n + pp * kNRW, n, nvalid); break;
+        case 4: kern_i8_wide<4>(xq + i0 * nb, nb, wp, out + i0 * n + pp * kNRW, n, nvalid); break;
+        case 3: kern_i8_wide<3>(xq + i0 * nb, nb, wp, out + i0 * n + pp * kNRW, n, nvalid); break;
+        case 2: kern_i8_wide<2>(xq + i0 * nb, nb, wp, out + i0 * n + pp * kNRW, n, nvalid); break;
+        case 1: kern_i8_wide<1>(xq + i0 * nb, nb, wp, out + i0 * n + pp * kNRW, n, nvalid); break;
+        default: break;
+      }
+    }
+  });
+}
+
 // ---------------- float (F32, F16, BF16, Q4_K, Q6_K) ----------------
 
 thread_local std::vector<float> t_row;
@@ -309,7 +442,8 @@ namespace tsgl {
 bool avx512_matmul(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k, bool vnni) {
   if (w->dtype == TSGL_Q8_0 || w->dtype == TSGL_Q4_0) {
     if (!vnni) return false;
-    avx512mm::matmul_i8(out, x, w, m, k);
+    if (m > avx512mm::kWideMinRows) avx512mm::matmul_i8_wide(out, x, w, m, k);
+    else avx512mm::matmul_i8(out, x, w, m, k);
   } else {
     avx512mm::matmul_f32(out, x, w, m, k);
   }
