@@ -9,6 +9,7 @@
  * - `pause()` aborts everything and holds new requests until `resume()` (SGLang pause_generation).
  */
 import type { EngineCore } from './engine-core.js';
+import { failedOutput } from './outputs.js';
 import type { EngineOutput, EngineRequest } from './types.js';
 
 export type OutputListener = (out: EngineOutput) => void;
@@ -97,21 +98,11 @@ export class EngineLoop {
   private failAll(e: Error): void {
     process.stderr.write(`tsgl engine step failed: ${e.stack ?? e.message}\n`);
     this.core.abort('', true);
-    for (const [rid, l] of this.listeners) {
-      l({
-        rid, outputIds: [], text: '', finished: true, promptTokens: 0, completionTokens: 0, cachedTokens: 0,
-        finishReason: { type: 'abort', message: `Internal server error: ${e.message}`, status_code: 500, err_type: 'InternalServerError' },
-        errorStatus: 500,
-      });
-    }
+    for (const [rid, l] of this.listeners) l(failedOutput(rid, `Internal server error: ${e.message}`, 500, 'InternalServerError'));
     this.listeners.clear();
   }
 }
 
 function duplicateRid(req: EngineRequest): EngineOutput {
-  return {
-    rid: req.rid, outputIds: [], text: '', finished: true, promptTokens: 0, completionTokens: 0, cachedTokens: 0,
-    finishReason: { type: 'abort', message: `Duplicate request id ${req.rid} is already in flight.`, status_code: 400, err_type: 'BadRequestError' },
-    errorStatus: 400,
-  };
+  return failedOutput(req.rid, `Duplicate request id ${req.rid} is already in flight.`, 400, 'BadRequestError');
 }

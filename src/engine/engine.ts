@@ -13,6 +13,7 @@ import type { ServerArgs } from '../config/server-args.js';
 import { parseSamplingParams } from '../sampling/sampling-params.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { buildEngineCore, type BuiltEngine } from './build.js';
+import { TokenizerFront } from './tokenizer-front.js';
 import type { ChatMessage, ChatTemplateOptions, EngineClient, EngineStats } from './client.js';
 import { EngineLoop } from './engine-loop.js';
 import { StatsCollector } from './stats.js';
@@ -73,12 +74,14 @@ export class Engine implements EngineClient {
   readonly eosTokenIds: readonly number[];
   readonly loop: EngineLoop;
   private readonly statsCollector: StatsCollector;
+  private readonly front: TokenizerFront;
 
   private constructor(readonly built: BuiltEngine) {
     this.modelInfo = built.modelInfo;
     this.eosTokenIds = [...(built.tokenizer?.eosTokenIds ?? [])];
     this.loop = new EngineLoop(built.core);
     this.statsCollector = new StatsCollector(built.core, built.plan);
+    this.front = new TokenizerFront(built.tokenizer);
   }
 
   /** Loads a model; `args` are server flags (camelCase), defaults as SGLang's. */
@@ -91,21 +94,16 @@ export class Engine implements EngineClient {
     return this.built.tokenizer;
   }
 
-  private requireTokenizer(): Tokenizer {
-    if (!this.built.tokenizer) throw new Error('the tokenizer is not loaded (--skip-tokenizer-init); send input_ids');
-    return this.built.tokenizer;
-  }
-
   encode(text: string, addSpecialTokens: boolean): number[] {
-    return this.requireTokenizer().encode(text, { addSpecialTokens });
+    return this.front.encode(text, addSpecialTokens);
   }
 
   decode(ids: number[], skipSpecialTokens: boolean): string {
-    return this.requireTokenizer().decode(ids, { skipSpecialTokens });
+    return this.front.decode(ids, skipSpecialTokens);
   }
 
   applyChatTemplate(messages: ChatMessage[], options: ChatTemplateOptions): string {
-    return this.requireTokenizer().applyChatTemplate(messages, options);
+    return this.front.applyChatTemplate(messages, options);
   }
 
   generate(req: EngineRequest): AsyncIterable<EngineOutput> {

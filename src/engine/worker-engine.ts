@@ -11,8 +11,10 @@
 import { Worker } from 'node:worker_threads';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.js';
 import type { EngineArgs } from './build.js';
+import { TokenizerFront } from './tokenizer-front.js';
 import type { ChatMessage, ChatTemplateOptions, EngineClient, EngineStats } from './client.js';
 import { outputStream } from './engine.js';
+import { failedOutput } from './outputs.js';
 import type { EngineOutput, EngineRequest, ModelInfo } from './types.js';
 import type { AdminCall, FromWorker, ReadyInfo, ToWorker, WorkerInit } from './worker-protocol.js';
 
@@ -27,12 +29,14 @@ export class WorkerEngine implements EngineClient {
   private readonly calls = new Map<number, (v: unknown) => void>();
   private nextCallId = 1;
   private dead: string | null = null;
+  private readonly front: TokenizerFront;
 
   private constructor(
     private readonly worker: Worker,
     readonly info: ReadyInfo,
-    private readonly tokenizer: Tokenizer | null,
+    tokenizer: Tokenizer | null,
   ) {
+    this.front = new TokenizerFront(tokenizer);
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (e) => this.die(`engine worker crashed: ${e.message}`));
     worker.on('exit', (code) => this.die(`engine worker exited with code ${code}`));
@@ -99,12 +103,7 @@ export class WorkerEngine implements EngineClient {
     if (this.dead) return;
     this.dead = message;
     process.stderr.write(`tsgl: ${message}\n`);
-    for (const [rid, l] of this.listeners) {
-      l({
-        rid, outputIds: [], text: '', finished: true, promptTokens: 0, completionTokens: 0, cachedTokens: 0,
-        finishReason: { type: 'abort', message, status_code: 500, err_type: 'InternalServerError' }, errorStatus: 500,
-      });
-    }
+    for (const [rid, l] of this.listeners) l(failedOutput(rid, message, 500, 'InternalServerError'));
     this.listeners.clear();
     for (const resolve of this.calls.values()) resolve(undefined);
     this.calls.clear();
@@ -119,30 +118,22 @@ export class WorkerEngine implements EngineClient {
     });
   }
 
-  private requireTokenizer(): Tokenizer {
-    if (!this.tokenizer) throw new Error('the tokenizer is not loaded (--skip-tokenizer-init); send input_ids');
-    return this.tokenizer;
-  }
-
   encode(text: string, addSpecialTokens: boolean): number[] {
-    return this.requireTokenizer().encode(text, { addSpecialTokens });
+    return this.front.encode(text, addSpecialTokens);
   }
 
   decode(ids: number[], skipSpecialTokens: boolean): string {
-    return this.requireTokenizer().decode(ids, { skipSpecialTokens });
+    return this.front.decode(ids, skipSpecialTokens);
   }
 
   applyChatTemplate(messages: ChatMessage[], options: ChatTemplateOptions): string {
-    return this.requireTokenizer().applyChatTemplate(messages, options);
+    return this.front.applyChatTemplate(messages, options);
   }
 
   generate(req: EngineRequest): AsyncIterable<EngineOutput> {
     return outputStream((push) => {
       if (this.dead) {
-        push({
-          rid: req.rid, outputIds: [], text: '', finished: true, promptTokens: 0, completionTokens: 0, cachedTokens: 0,
-          finishReason: { type: 'abort', message: this.dead, status_code: 500, err_type: 'InternalServerError' }, errorStatus: 500,
-        });
+        push(failedOutput(req.rid, this.dead, 500, 'InternalServerError'));
         return;
       }
       this.listeners.set(req.rid, push);
