@@ -7,6 +7,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import OpenAI from 'openai';
+import { DType } from '../../src/native/binding.js';
+import * as ops from '../../src/native/ops.js';
+import { loadModel } from '../../src/model/loader.js';
+import { DecoderModelRunner } from '../../src/model/model-runner.js';
+import { Driver } from '../model/harness.js';
 import { assertNoLeak, launchServer, MODELS, post, postStream, waitIdle, type Server } from './server.js';
 
 interface GoldenCase { prompt: string; prompt_ids: number[]; greedy_output_ids: number[]; text: string }
@@ -69,6 +74,44 @@ describe('e2e: generation on tinystories-656k', () => {
     assert.deepEqual(batch.json.map((r: { output_ids: number[] }) => r.output_ids), sequential);
     await waitIdle(server.url);
     assertNoLeak(server);
+  });
+
+  it('return_logprob: output and input logprobs equal log_softmax of the model logits', async () => {
+    const c = golden[1]!;
+    const r = await post(`${server.url}/generate`, {
+      input_ids: c.prompt_ids, return_logprob: true, logprob_start_len: 2, top_logprobs_num: 3, token_ids_logprob: [5, 80],
+      sampling_params: { temperature: 0, max_new_tokens: 8 },
+    });
+    assert.equal(r.status, 200, r.text);
+    const m = r.json.meta_info;
+    // Independent reference: the model run directly, log_softmax in float64.
+    const model = loadModel({ modelPath: `${MODELS}tinystories-656k`, loadFormat: 'auto', dtype: 'auto', quantization: null, progress: false });
+    const pool = ops.createKvPool(model.config.numLayers, 1 + 1024, model.config.numKvHeads, model.config.headDim, DType.F32);
+    const driver = new Driver(new DecoderModelRunner(model.config, model.weights, pool, 512, 4), 1024);
+    const logSoftmax = (row: Float32Array, id: number): number => {
+      let max = -Infinity;
+      for (const x of row) max = Math.max(max, x);
+      let sum = 0;
+      for (const x of row) sum += Math.exp(x - max);
+      return row[id]! - max - Math.log(sum);
+    };
+    const ids = [...c.prompt_ids, ...c.greedy_output_ids.slice(0, 8)];
+    const expectAt = (pos: number): number => logSoftmax(driver.prefillLogits(ids.slice(0, pos), 1 << 30), ids[pos]!);
+    assert.equal(m.output_token_logprobs.length, 8);
+    m.output_token_logprobs.forEach(([lp, id]: [number, number], i: number) => {
+      assert.equal(id, c.greedy_output_ids[i]);
+      assert.ok(Math.abs(lp - expectAt(c.prompt_ids.length + i)) < 1e-3, `output ${i}: ${lp} vs ${expectAt(c.prompt_ids.length + i)}`);
+    });
+    assert.equal(m.input_token_logprobs.length, c.prompt_ids.length - 2);
+    assert.equal(m.input_token_logprobs[0][0], null);
+    for (let k = 1; k < m.input_token_logprobs.length; k++) {
+      const [lp, id] = m.input_token_logprobs[k] as [number, number];
+      assert.equal(id, c.prompt_ids[2 + k]);
+      assert.ok(Math.abs(lp - expectAt(2 + k)) < 1e-3, `input ${k}: ${lp} vs ${expectAt(2 + k)}`);
+    }
+    assert.equal(m.output_top_logprobs[0][0][1], c.greedy_output_ids[0]);
+    assert.equal(m.output_top_logprobs[0].length, 3);
+    assert.deepEqual(m.output_token_ids_logprobs[0].map((x: [number, number]) => x[1]), [5, 80]);
   });
 
   it("cached_tokens follows SGLang's radix semantics (contract table scaled by 1/25)", async () => {
