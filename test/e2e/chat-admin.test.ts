@@ -16,7 +16,7 @@ const chatCase = (JSON.parse(readFileSync(`${MODELS}golden/tiny-random-qwen3.gre
 describe('e2e: chat and admin on tiny-random-qwen3', () => {
   let server: Server;
   before(async () => {
-    server = await launchServer(['--model-path', `${MODELS}tiny-random-qwen3`, '--max-total-tokens', '8192', '--api-key', 'sk-test', '--enable-metrics']);
+    server = await launchServer(['--model-path', `${MODELS}tiny-random-qwen3`, '--max-total-tokens', '8192', '--api-key', 'sk-test', '--enable-metrics', '--enable-cache-report']);
   });
   after(async () => {
     const code = await server.stop('SIGTERM');
@@ -67,6 +67,31 @@ describe('e2e: chat and admin on tiny-random-qwen3', () => {
     assert.equal(rb.json.meta_info.finish_reason.type, 'abort');
     await waitIdle(server.url, auth);
     assertNoLeak(server);
+  });
+
+  it('a client that disconnects mid-stream aborts its request and frees its memory', async () => {
+    const ac = new AbortController();
+    const res = await fetch(`${server.url}/generate`, {
+      method: 'POST', signal: ac.signal, headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ input_ids: [1, 2, 3, 4], stream: true, sampling_params: { max_new_tokens: 5000, ignore_eos: true } }),
+    });
+    const reader = res.body!.getReader();
+    await reader.read(); // the first chunk: the request is running
+    ac.abort();
+    await waitIdle(server.url, auth); // would time out if the request kept running
+    assertNoLeak(server);
+  });
+
+  it('n>1 on /generate returns n outputs; cached tokens are reported in usage with --enable-cache-report', async () => {
+    const r = await post(`${server.url}/generate`, { input_ids: chatCase.prompt_ids, sampling_params: { n: 3, max_new_tokens: 4, temperature: 1 } }, auth);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.length, 3);
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-test' });
+    const msgs = [{ role: 'user' as const, content: 'Tell me a story about a cat who lives in a lighthouse.' }];
+    await client.chat.completions.create({ model: 'default', messages: msgs, max_tokens: 2 });
+    const again = await client.chat.completions.create({ model: 'default', messages: msgs, max_tokens: 2 });
+    const details = (again.usage as { prompt_tokens_details?: { cached_tokens: number } }).prompt_tokens_details;
+    assert.equal(details?.cached_tokens, again.usage!.prompt_tokens - 1);
   });
 
   it('a wrong or missing API key gives 401 while /health stays open', async () => {
