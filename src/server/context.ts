@@ -49,6 +49,10 @@ export interface ServerOptions {
   healthCheckTimeoutMs?: number;
   /** Start in "ready" state (default true); false = /health answers 503 until markReady(). */
   startReady?: boolean;
+  /** --tool-call-parser (llama3, qwen25, mistral, deepseekv3, pythonic, kimi_k2, qwen3_coder, glm45, step3). */
+  toolCallParser?: string | null;
+  /** --reasoning-parser (deepseek-r1, deepseek-v3, qwen3, qwen3-thinking, kimi, glm45, step3, gpt-oss). */
+  reasoningParser?: string | null;
 }
 
 export type ServerStatus = 'starting' | 'ready' | 'shutting_down';

@@ -29,6 +29,7 @@ import { handleGenerate } from './generate.js';
 import { mediaType, parseJson, readBody, sendJson } from './http-util.js';
 import { ServerMetrics } from './metrics.js';
 import { handleChat } from './openai/chat.js';
+import { handleParseFunctionCall, handleSeparateReasoning } from './parse-routes.js';
 import { handleCompletions } from './openai/completions.js';
 import { handleListModels, handleRetrieveModel } from './openai/models.js';
 
@@ -62,6 +63,8 @@ const ROUTES: Record<string, Route> = {
   '/abort_request': { methods: ['POST'], family: 'native', body: 'optional', handle: (c, _q, r, b) => handleAbort(c, r, b) },
   '/pause_generation': { methods: ['POST'], family: 'native', body: 'none', handle: (c, _q, r) => handlePause(c, r) },
   '/continue_generation': { methods: ['POST'], family: 'native', body: 'none', handle: (c, _q, r) => handleContinue(c, r) },
+  '/parse_function_call': { methods: ['POST'], family: 'native', body: 'required', handle: (_c, _q, r, b) => handleParseFunctionCall(r, b) },
+  '/separate_reasoning': { methods: ['POST'], family: 'native', body: 'required', handle: (_c, _q, r, b) => handleSeparateReasoning(r, b) },
   '/ping': { methods: ['GET'], family: 'native', body: 'none', handle: (_c, _q, r) => sendJson(r, 200, null) },
   '/metrics': { methods: ['GET'], family: 'native', body: 'none', handle: (c, _q, r) => handleMetrics(c, r) },
   '/v1/completions': {

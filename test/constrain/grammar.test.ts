@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import Ajv from 'ajv';
+import AjvModule from 'ajv';
+
+const Ajv = AjvModule as unknown as typeof AjvModule.default;
 import { Engine } from '../../src/engine/engine.js';
 
 const MODEL = '/work/shared/models/tiny-random-qwen3';

@@ -10,6 +10,10 @@
  *   template input and its content is appended as tokens after the generation prompt.
  * - Streams: per choice a role chunk first, content deltas with finish_reason null, then after
  *   generation exactly one finish chunk per choice (empty delta), optional usage chunk, [DONE].
+ * - Tools and reasoning (chat-tools.ts): tool_choice required/named adds SGLang's json_schema;
+ *   with --reasoning-parser and separate_reasoning, reasoning goes to reasoning_content; with
+ *   tools and a --tool-call-parser (or required/named), calls go to tool_calls and a stop
+ *   finish becomes tool_calls.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerContext } from '../context.js';
@@ -18,6 +22,7 @@ import { type GenState, type LogprobEntry, finishOf, metaInfo, runAll } from '..
 import { parseGenerate, prepareRequests } from '../generate.js';
 import { SseWriter, clientGone, sendJson } from '../http-util.js';
 import type { Json } from '../validate.js';
+import { ChoicePost, type ChoiceOutput, toolConstraint } from './chat-tools.js';
 import { type ChatCompletionRequest, parseChatRequest, toChatLogprobs, usageOf } from './protocol.js';
 
 function validate(ctx: ServerContext, r: ChatCompletionRequest): void {
@@ -33,6 +38,17 @@ function validate(ctx: ServerContext, r: ChatCompletionRequest): void {
     );
   }
   if (r.responseFormatError) throw new BadRequestError(r.responseFormatError);
+  if (r.tools && r.toolChoice !== 'none') {
+    const hadConstraint = ['regex', 'ebnf', 'json_schema', 'structural_tag'].some((k) => r.sampling[k] != null);
+    let schema: string | null;
+    try {
+      schema = toolConstraint(r);
+    } catch (e) {
+      throw new BadRequestError((e as Error).message);
+    }
+    if (schema) r.sampling['json_schema'] = schema;
+    else if (hadConstraint && (r.toolChoice === 'required' || typeof r.toolChoice === 'object')) r.toolConstraintSkipped = true;
+  }
 }
 
 /** _process_messages + _apply_jinja_template: the prompt token ids. */
@@ -87,6 +103,15 @@ function chatLogprobs(ctx: ServerContext, s: GenState, from = 0) {
 
 const delta = (role: string | null, content: string | null) => ({ role, content, reasoning_content: null, tool_calls: null });
 
+/** Content / reasoning / tool-call chunks of one choice output, in SGLang's order. */
+function postDeltas(o: ChoiceOutput) {
+  const out: Record<string, unknown>[] = [];
+  if (o.reasoning) out.push({ role: null, content: null, reasoning_content: o.reasoning, tool_calls: null });
+  if (o.content) out.push(delta(null, o.content));
+  if (o.toolCalls.length) out.push({ role: null, content: null, reasoning_content: null, tool_calls: o.toolCalls });
+  return out;
+}
+
 export async function handleChat(ctx: ServerContext, req: IncomingMessage, res: ServerResponse, body: unknown) {
   const signal = clientGone(req, res);
   let r: ChatCompletionRequest;
@@ -111,12 +136,19 @@ export async function handleChat(ctx: ServerContext, req: IncomingMessage, res: 
       return sendJson(res, status, b);
     }
     if (signal.aborted) return;
-    const choices = states.map((s, idx) => ({
-      index: idx,
-      message: { role: 'assistant', content: s.text ? s.text : null, reasoning_content: null, tool_calls: null },
-      logprobs: r.logprobs ? chatLogprobs(ctx, s) : null,
-      ...finishOf(s),
-    }));
+    const choices = states.map((s, idx) => {
+      const post = new ChoicePost(r, ctx.opts);
+      const o = post.whole(s.text);
+      return {
+        index: idx,
+        message: {
+          role: 'assistant', content: o.content ? o.content : null, reasoning_content: o.reasoning ? o.reasoning : null,
+          tool_calls: o.toolCalls.length ? o.toolCalls : null,
+        },
+        logprobs: r.logprobs ? chatLogprobs(ctx, s) : null,
+        ...post.finishFields(finishOf(s)),
+      };
+    });
     return sendJson(res, 200, {
       id: states[0]!.rid,
       object: 'chat.completion',
@@ -137,6 +169,12 @@ export async function handleChat(ctx: ServerContext, req: IncomingMessage, res: 
     const started = new Set<number>();
     const nPrev = new Map<number, number>();
     const finished: [number, GenState][] = [];
+    const posts = new Map<number, ChoicePost>();
+    const postOf = (i: number) => {
+      let p = posts.get(i);
+      if (!p) posts.set(i, (p = new ChoicePost(r, ctx.opts)));
+      return p;
+    };
     const chunk = (id: string, choices: unknown[]) => ({
       id,
       object: 'chat.completion.chunk',
@@ -157,13 +195,15 @@ export async function handleChat(ctx: ServerContext, req: IncomingMessage, res: 
         started.add(index);
         sse.send(chunk(s.rid, [{ index, delta: delta('assistant', ''), logprobs: null, finish_reason: null, matched_stop: null }]));
       }
-      if (out.text) {
-        sse.send(chunk(s.rid, [{ index, delta: delta(null, out.text), logprobs, finish_reason: null, matched_stop: null }]));
-      }
+      const post = postOf(index);
+      const pieces = [...(out.text ? postDeltas(post.push(out.text)) : []), ...(out.finished ? postDeltas(post.finish()) : [])];
+      pieces.forEach((d, k) => {
+        sse.send(chunk(s.rid, [{ index, delta: d, logprobs: k === 0 ? logprobs : null, finish_reason: null, matched_stop: null }]));
+      });
     });
     if (!signal.aborted) {
       for (const [index, s] of finished) {
-        sse.send(chunk(lastId, [{ index, delta: delta(null, null), logprobs: null, ...finishOf(s) }]));
+        sse.send(chunk(lastId, [{ index, delta: delta(null, null), logprobs: null, ...postOf(index).finishFields(finishOf(s)) }]));
       }
       if (r.includeUsage) {
         sse.send({ ...chunk(lastId, []), usage: usageOf(states, r.n, ctx.opts.enableCacheReport) });

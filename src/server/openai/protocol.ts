@@ -66,6 +66,8 @@ export interface ChatCompletionRequest extends CommonRequest {
   streamReasoning: boolean;
   chatTemplateKwargs: Json | null;
   responseFormatError: string | null;
+  /** Set by the chat route when tool_choice required/named could not add its schema (another constraint exists). */
+  toolConstraintSkipped?: boolean;
 }
 
 function parseLogitBias(body: Json): Json | null {
