@@ -289,16 +289,23 @@ static inline __m512 transpose_reduce16(const __m512 *v) {
 // Online-softmax attention of one (request, head) pair, 16 keys at a time: scores of 16 keys
 // come out of one transposed reduction, exp is vectorized, and the running max / sum rescale
 // the V accumulator (flash-attention style). Needs head_dim % 16 == 0 and <= 256.
-template <int NC>
-static void attention_head_fast(const AttnArgs &a, int64_t req, int64_t head) {
+template <int DT>
+static inline __m512 load_kv16t(const uint8_t *p, int64_t i) {
+  if (DT == TSGL_F32) return _mm512_loadu_ps(reinterpret_cast<const float *>(p) + i);
+  const uint16_t *h = reinterpret_cast<const uint16_t *>(p) + i;
+  return DT == TSGL_F16 ? load_f16x16(h) : load_bf16x16(h);
+}
+
+// Queries j0..j1 of request req, head `head`.
+template <int NC, int DT>
+static void attention_rows_fast(const AttnArgs &a, int64_t req, int64_t head, int64_t j0, int64_t j1) {
   const int64_t q0 = a.q_indptr[req], q_len = a.q_indptr[req + 1] - q0;
   const int64_t kv0 = a.kv_indptr[req], kv_len = a.kv_indptr[req + 1] - kv0;
   const int32_t *slots = a.kv_indices + kv0;
   const int64_t hd = a.head_dim;
   const int64_t kv_off = (head / a.group) * a.head_bytes;
   const uint8_t *kb = a.k + kv_off, *vb = a.v + kv_off;
-  const int dt = a.dtype;
-  for (int64_t j = 0; j < q_len; ++j) {
+  for (int64_t j = j0; j < j1; ++j) {
     const int64_t row = (q0 + j) * a.num_heads + head;
     const float *qrow = a.q + row * hd;
     const int64_t n = kv_len - q_len + j + 1;
@@ -315,8 +322,8 @@ static void attention_head_fast(const AttnArgs &a, int64_t req, int64_t head) {
       for (int t = 0; t < 16; ++t) {
         if (t < cnt) {
           const uint8_t *kr = kb + slots[i0 + t] * a.slot_bytes;
-          __m512 d = _mm512_mul_ps(qv[0], load_kv16(kr, 0, dt));
-          for (int c = 1; c < NC; ++c) d = _mm512_fmadd_ps(qv[c], load_kv16(kr, 16 * c, dt), d);
+          __m512 d = _mm512_mul_ps(qv[0], load_kv16t<DT>(kr, 0));
+          for (int c = 1; c < NC; ++c) d = _mm512_fmadd_ps(qv[c], load_kv16t<DT>(kr, 16 * c), d);
           part[t] = d;
         } else {
           part[t] = _mm512_setzero_ps();
@@ -340,7 +347,7 @@ static void attention_head_fast(const AttnArgs &a, int64_t req, int64_t head) {
       for (int t = 0; t < cnt; ++t) {
         const uint8_t *vr = vb + slots[i0 + t] * a.slot_bytes;
         const __m512 vp = _mm512_set1_ps(pa[t]);
-        for (int c = 0; c < NC; ++c) acc[c] = _mm512_fmadd_ps(vp, load_kv16(vr, 16 * c, dt), acc[c]);
+        for (int c = 0; c < NC; ++c) acc[c] = _mm512_fmadd_ps(vp, load_kv16t<DT>(vr, 16 * c), acc[c]);
       }
     }
     const __m512 inv = _mm512_set1_ps(1.0f / sum);
@@ -349,15 +356,29 @@ static void attention_head_fast(const AttnArgs &a, int64_t req, int64_t head) {
   }
 }
 
-static void attention_head_any(const AttnArgs &a, int64_t req, int64_t head, float *scores, float *accum) {
-  switch (a.head_dim) {
-    case 16: attention_head_fast<1>(a, req, head); return;
-    case 32: attention_head_fast<2>(a, req, head); return;
-    case 64: attention_head_fast<4>(a, req, head); return;
-    case 128: attention_head_fast<8>(a, req, head); return;
-    case 256: attention_head_fast<16>(a, req, head); return;
-    default: attention_head(a, req, head, scores, accum); return;
+template <int NC>
+static void attention_rows_dt(const AttnArgs &a, int64_t req, int64_t head, int64_t j0, int64_t j1) {
+  switch (a.dtype) {
+    case TSGL_F32: attention_rows_fast<NC, TSGL_F32>(a, req, head, j0, j1); break;
+    case TSGL_F16: attention_rows_fast<NC, TSGL_F16>(a, req, head, j0, j1); break;
+    default: attention_rows_fast<NC, TSGL_BF16>(a, req, head, j0, j1); break;
   }
+}
+
+// Returns false when head_dim has no blocked variant.
+static bool attention_rows(const AttnArgs &a, int64_t req, int64_t head, int64_t j0, int64_t j1) {
+  switch (a.head_dim) {
+    case 16: attention_rows_dt<1>(a, req, head, j0, j1); return true;
+    case 32: attention_rows_dt<2>(a, req, head, j0, j1); return true;
+    case 64: attention_rows_dt<4>(a, req, head, j0, j1); return true;
+    case 128: attention_rows_dt<8>(a, req, head, j0, j1); return true;
+    case 256: attention_rows_dt<16>(a, req, head, j0, j1); return true;
+    default: return false;
+  }
+}
+
+static void attention_head_any(const AttnArgs &a, int64_t req, int64_t head, float *scores, float *accum) {
+  if (!attention_rows(a, req, head, 0, a.q_indptr[req + 1] - a.q_indptr[req])) attention_head(a, req, head, scores, accum);
 }
 
 }  // namespace avx512
@@ -368,6 +389,10 @@ static void attention_head_any(const AttnArgs &a, int64_t req, int64_t head, flo
 #pragma GCC diagnostic pop
 
 namespace tsgl {
+
+bool avx512_attention_rows(const AttnArgs &a, int64_t req, int64_t head, int64_t j0, int64_t j1) {
+  return avx512::attention_rows(a, req, head, j0, j1);
+}
 
 const IsaKernels &avx512_kernels() {
   static const IsaKernels k = {

@@ -244,15 +244,43 @@ void pack_w_panel_wide(const tsgl_weight *w, int64_t r0, WBlock16 *wp, int64_t n
         const uint8_t *blk = base + b * bb;
         const __m512i dh = _mm512_i32gather_epi32(idx, blk, 1);
         _mm512_store_ps(o.d, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(dh)));
-        if (q8) {
-          for (int g = 0; g < 8; ++g)
-            _mm512_store_si512(o.q[g], _mm512_xor_si512(_mm512_i32gather_epi32(idx, blk + 2 + 4 * g, 1), flip));
-        } else {
-          for (int g = 0; g < 4; ++g) {
-            const __m512i v = _mm512_i32gather_epi32(idx, blk + 2 + 4 * g, 1);
-            _mm512_store_si512(o.q[g], _mm512_add_epi8(_mm512_and_si512(v, m4), b120));
-            _mm512_store_si512(o.q[g + 4], _mm512_add_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), m4), b120));
+        // z[k] = [row k | row k+8] (32 bytes each, as w + 128), then an 8x8 dword transpose
+        // per 256-bit half gives group g of all 16 rows in one zmm.
+        __m512i z[8];
+        for (int r = 0; r < 8; ++r) {
+          __m256i lo, hi;
+          const uint8_t *p0 = blk + r * w->row_bytes, *p1 = blk + (r + 8) * w->row_bytes;
+          if (q8) {
+            lo = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p0 + 2));
+            hi = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p1 + 2));
+          } else {
+            const __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p0 + 2));
+            const __m128i v1 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p1 + 2));
+            lo = _mm256_set_m128i(_mm_srli_epi16(v0, 4), v0);
+            hi = _mm256_set_m128i(_mm_srli_epi16(v1, 4), v1);
           }
+          z[r] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+          z[r] = q8 ? _mm512_xor_si512(z[r], flip) : _mm512_add_epi8(_mm512_and_si512(z[r], m4), b120);
+        }
+        __m512i t[8], u[8];
+        for (int h = 0; h < 2; ++h) {
+          const __m512i *zz = z + 4 * h;
+          t[4 * h + 0] = _mm512_unpacklo_epi32(zz[0], zz[1]);
+          t[4 * h + 1] = _mm512_unpackhi_epi32(zz[0], zz[1]);
+          t[4 * h + 2] = _mm512_unpacklo_epi32(zz[2], zz[3]);
+          t[4 * h + 3] = _mm512_unpackhi_epi32(zz[2], zz[3]);
+          u[4 * h + 0] = _mm512_unpacklo_epi64(t[4 * h + 0], t[4 * h + 2]);
+          u[4 * h + 1] = _mm512_unpackhi_epi64(t[4 * h + 0], t[4 * h + 2]);
+          u[4 * h + 2] = _mm512_unpacklo_epi64(t[4 * h + 1], t[4 * h + 3]);
+          u[4 * h + 3] = _mm512_unpackhi_epi64(t[4 * h + 1], t[4 * h + 3]);
+        }
+        // u[c] (rows 0-3 / 8-11) and u[c+4] (rows 4-7 / 12-15): 128-bit lanes hold
+        // [group c, group c+4, group c (upper rows), group c+4 (upper rows)].
+        const __m512i sel_lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+        const __m512i sel_hi = _mm512_setr_epi32(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+        for (int c = 0; c < 4; ++c) {
+          _mm512_store_si512(o.q[c], _mm512_permutex2var_epi32(u[c], sel_lo, u[c + 4]));
+          _mm512_store_si512(o.q[c + 4], _mm512_permutex2var_epi32(u[c], sel_hi, u[c + 4]));
         }
       }
       continue;
