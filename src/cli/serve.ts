@@ -76,6 +76,7 @@ export async function serve(argv: string[]): Promise<number> {
     preferredSamplingParamsRaw: args.preferredSamplingParams, skipTokenizerInit: args.skipTokenizerInit,
     streamOutput: args.streamOutput, streamInterval: args.streamInterval, weightVersion: args.weightVersion,
     modelPath: args.modelPath, tokenizerPath: args.tokenizerPath, version: packageVersion(), startReady: false,
+    toolCallParser: args.toolCallParser, reasoningParser: args.reasoningParser,
     serverInfo: {
       ...toServerInfo(args), status: 'ready', max_total_num_tokens: engine.info.plan.maxTotalNumTokens,
       max_req_input_len: engine.info.plan.maxReqInputLen,

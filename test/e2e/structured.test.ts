@@ -61,6 +61,8 @@ describe('tool calling', () => {
       const calls = ch.message.tool_calls!;
       assert.ok(calls.length >= 1);
       for (const c of calls) {
+        assert.equal(c.type, 'function');
+        if (c.type !== 'function') continue;
         assert.match(c.id, /^call_[0-9a-f]{24}$/);
         const name = c.function.name as keyof typeof v;
         assert.ok(name in v, name);
