@@ -8,7 +8,7 @@
  */
 import { Engine } from '../src/engine/engine.js';
 
-const model = process.argv[2] ?? '/work/shared/models/tiny-random-qwen3';
+const model = process.argv[2] ?? new URL('../../shared/models/tiny-random-qwen3', import.meta.url).pathname;
 const TOKENS = 48;
 const SCHEMA = JSON.stringify({ type: 'object', properties: { s: { type: 'string' } }, required: ['s'] });
 /** Open-ended (ends only if EOS is sampled among thousands of allowed tokens), so both runs decode ~the same steps. */

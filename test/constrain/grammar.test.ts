@@ -11,7 +11,7 @@ import AjvModule from 'ajv';
 const Ajv = AjvModule as unknown as typeof AjvModule.default;
 import { Engine } from '../../src/engine/engine.js';
 
-const MODEL = '/work/shared/models/tiny-random-qwen3';
+const MODEL = new URL('../../../shared/models/tiny-random-qwen3', import.meta.url).pathname;
 const SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
 let engine: Engine;
 

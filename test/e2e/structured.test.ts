@@ -32,7 +32,7 @@ const TOOLS = [
 
 before(async () => {
   engine = await Engine.create({
-    modelPath: '/work/shared/models/tiny-random-qwen3', maxTotalTokens: 4096, grammarBackend: 'xgrammar',
+    modelPath: new URL('../../../shared/models/tiny-random-qwen3', import.meta.url).pathname, maxTotalTokens: 4096, grammarBackend: 'xgrammar',
     constrainedJsonWhitespacePattern: '[ ]{0,1}',
   });
   server = createServer(engine, { toolCallParser: 'qwen25', reasoningParser: 'qwen3' });
@@ -54,7 +54,7 @@ describe('tool calling', () => {
     for (let seed = 0; seed < 4; seed++) {
       const r = await client.chat.completions.create({
         model: 'default', messages: [{ role: 'user', content: 'add 5 and 7' }], tools: TOOLS, tool_choice: 'required',
-        temperature: 1, max_tokens: 120, seed, ...({ sampling_seed: seed } as object),
+        temperature: 1, max_tokens: 400, seed, ...({ sampling_seed: seed } as object),
       });
       const ch = r.choices[0]!;
       assert.equal(ch.finish_reason, 'tool_calls');
