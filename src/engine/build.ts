@@ -73,7 +73,7 @@ export async function buildEngineCore(args: EngineArgs, opts: { progress: boolea
   const maxTokens = (chunk ?? Math.max(args.maxPrefillTokens, plan.maxReqInputLen)) + plan.maxRunningRequests;
   const runner = new DecoderModelRunner(c, model.weights, kvPool, maxTokens, Math.min(64, plan.maxRunningRequests));
   const eosTokenIds = [...new Set([...c.eosTokenIds, ...(tokenizer?.eosTokenIds ?? [])])];
-  const sampler = new Sampler({ vocabSize: c.vocabSize, eosTokenIds, randomSeed: args.randomSeed });
+  const sampler = new Sampler({ vocabSize: c.vocabSize, eosTokenIds, randomSeed: args.randomSeed, argmaxRows: ops.argmaxRows });
   const grammars = new GrammarQueue({
     backend: args.grammarBackend ?? 'xgrammar', tokenizer, vocabSize: c.vocabSize, eosTokenIds,
     constrainedJsonWhitespacePattern: args.constrainedJsonWhitespacePattern ?? null,

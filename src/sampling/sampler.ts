@@ -91,6 +91,19 @@ export interface SamplerOptions {
   randomSeed?: number;
   /** RETURN_ORIGINAL_LOGPROB: logprobs from the pre-temperature distribution. */
   returnOriginalLogprob?: boolean;
+  /**
+   * A faster row-wise argmax (e.g. the native multithreaded one): out[r] = argmax of row r of
+   * x [rows, n], lowest index on ties. Used when every row of a batch is plain greedy.
+   */
+  argmaxRows?: (out: Int32Array, x: Float32Array, rows: number, n: number) => void;
+}
+
+/** Greedy with nothing that changes the logits or asks for logprobs: argmax of the raw row. */
+function isPlainGreedy(row: SampleRow): boolean {
+  const p = row.params;
+  return p.topK === 1 && p.frequencyPenalty === 0 && p.presencePenalty === 0 && !p.logitBias?.size &&
+    p.minNewTokens <= row.state.numOutput && !row.grammarMask && !row.returnLogprob &&
+    !row.topLogprobsNum && !row.tokenIdsLogprob?.length;
 }
 
 /** Log-softmax statistics of a row in some scale: logprob(i) = (l[i] - max) * scale - logZ. */
@@ -106,6 +119,7 @@ export class Sampler {
   private readonly eosIds: readonly number[];
   private readonly serverRng: Rng;
   private readonly returnOriginal: boolean;
+  private readonly fastArgmax: SamplerOptions['argmaxRows'];
   // Scratch, allocated once.
   private tokenIds = new Int32Array(0); // [capacity rows]
   private logprobs = new Float64Array(0); // [capacity rows]
@@ -120,6 +134,7 @@ export class Sampler {
     this.eosIds = opts.eosTokenIds ?? [];
     this.serverRng = new Rng(opts.randomSeed ?? 0);
     this.returnOriginal = opts.returnOriginalLogprob ?? false;
+    this.fastArgmax = opts.argmaxRows;
     this.candIdx = new Int32Array(opts.vocabSize);
     this.candVal = new Float32Array(opts.vocabSize);
     this.weights = new Float64Array(opts.vocabSize);
@@ -150,6 +165,12 @@ export class Sampler {
       topLogprobs: new Array(n).fill(null),
       tokenIdsLogprobs: new Array(n).fill(null),
     };
+    if (this.fastArgmax && n > 1 && rows.every(isPlainGreedy)) {
+      this.fastArgmax(out.tokenIds, logits, n, V);
+      out.logprobs.fill(NaN);
+      if (record) for (let r = 0; r < n; r++) rows[r]!.state.record(out.tokenIds[r]!);
+      return out;
+    }
     for (let r = 0; r < n; r++) {
       const row = rows[r]!;
       const off = r * V;
