@@ -74,6 +74,21 @@ export function machineInfo(): Record<string, unknown> {
   return { cpu: model, cores: cpus().length, isa: have.join(' '), loadavg: loadavg().map((x) => Math.round(x * 100) / 100) };
 }
 
+/**
+ * Memory read bandwidth (GB/s) with `threads` threads, from bench/membw.c compiled with the
+ * system C compiler into the results folder; null when no compiler is available.
+ */
+export function measureReadBandwidth(threads: number, outDir: string): number | null {
+  const exe = join(outDir, 'membw');
+  if (!existsSync(exe)) {
+    const r = spawnSync('cc', ['-O3', '-march=native', '-pthread', join(ROOT, 'bench', 'membw.c'), '-o', exe], { encoding: 'utf8' });
+    if (r.status !== 0) return null;
+  }
+  const r = spawnSync(exe, [String(threads), '512'], { encoding: 'utf8', timeout: 120000 });
+  const x = Number(r.stdout.trim());
+  return r.status === 0 && x > 0 ? x : null;
+}
+
 function findLlamaBin(given: string | undefined): string {
   const cands = [given, process.env['LLAMA_CPP_BIN']].filter((x): x is string => !!x);
   for (const c of cands) if (existsSync(join(c, 'llama-bench'))) return c;
@@ -381,6 +396,9 @@ export async function benchCompare(argv: string[]): Promise<number> {
   const machine = machineInfo();
   process.stdout.write(`machine: ${machine['cpu']}, ${machine['cores']} cores, ${machine['isa']}; load ${(machine['loadavg'] as number[]).join(' ')}\n`);
   if (bin) process.stdout.write(`llama.cpp: ${bin}\n`);
+  const readBw = measureReadBandwidth(o.threads, o.out);
+  machine['read_gb_per_s'] = readBw;
+  if (readBw) process.stdout.write(`memory read bandwidth, ${o.threads} threads: ${readBw.toFixed(1)} GB/s (bench/membw.c, now)\n`);
   const report: Record<string, unknown>[] = [];
   let failures = 0;
   for (const model of o.models) {
@@ -440,13 +458,17 @@ export async function benchCompare(argv: string[]): Promise<number> {
         process.stdout.write(`  ${k.padEnd(24)}${Object.keys(med).map((e) => fmt(med[e]![k]).padStart(18)).join('')}   ${ratios[k] !== undefined ? fmt(ratios[k]) + 'x' : ''}\n`);
       }
       if (wl === 'decode-1') {
-        process.stdout.write(`  weights read per token: ${(facts.weightBytesPerToken / 1e6).toFixed(1)} MB\n`);
+        const bw = (e: string) => med[e]?.['weight_gb_per_s'];
+        const frac = (x: number | undefined) => (x !== undefined && readBw ? ` = ${((100 * x) / readBw).toFixed(0)}% of ${readBw.toFixed(1)} GB/s` : '');
+        process.stdout.write(`  weights read per token: ${(facts.weightBytesPerToken / 1e6).toFixed(1)} MB; tsgl ${fmt(bw('tsgl'))} GB/s${frac(bw('tsgl'))}; llama.cpp ${fmt(bw('llama.cpp'))} GB/s${frac(bw('llama.cpp'))}\n`);
       }
       report.push({ workload: wl, model, facts, engines, runs: o.runs, samples, medians: med, best_peer: bestPeer ?? null, ratios, errors });
     }
   }
   const file = join(o.out, `compare-${stamp}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, machine_after: machineInfo(), threads: o.threads, llama_bin: bin, quick: o.quick, results: report }, null, 2) + '\n');
+  const after = machineInfo();
+  after['read_gb_per_s'] = measureReadBandwidth(o.threads, o.out);
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, machine_after: after, threads: o.threads, llama_bin: bin, quick: o.quick, results: report }, null, 2) + '\n');
   process.stdout.write(`\nwrote ${file}\n`);
   return failures === 0 ? 0 : 1;
 }
