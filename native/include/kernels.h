@@ -100,6 +100,10 @@ void tsgl_glu_mul(float *out, const float *gate_up, int64_t rows, int64_t dim, i
 void tsgl_gather_rows(float *out, const float *x, const int32_t *idx, int64_t n, int64_t dim);
 /* out[r] = argmax_j x[r, j], lowest j on ties, NaN ignored (0 if all NaN). x: [rows, n] */
 void tsgl_argmax_rows(int32_t *out, const float *x, int64_t rows, int64_t n);
+/* Grammar bitmask: logits[r, j] = -inf where bit j of mask row r (bit j % 32 of word j / 32,
+ * xgrammar's layout) is 0; j < vocab. logits: [rows, vocab]; mask: [rows, mask_stride] words,
+ * mask_stride >= ceil(vocab / 32). */
+void tsgl_apply_token_bitmask(float *logits, int64_t rows, int64_t vocab, const uint32_t *mask, int64_t mask_stride);
 
 /* --- KV pool --- */
 typedef struct tsgl_kv_pool tsgl_kv_pool;

@@ -80,6 +80,7 @@ class Args {
   float *f32(size_t i, const char *name, int64_t need) const { return array<float>(i, name, napi_float32_array, "Float32Array", need); }
   int32_t *i32(size_t i, const char *name, int64_t need) const { return array<int32_t>(i, name, napi_int32_array, "Int32Array", need); }
   uint8_t *u8(size_t i, const char *name, int64_t need) const { return array<uint8_t>(i, name, napi_uint8_array, "Uint8Array", need); }
+  uint32_t *u32(size_t i, const char *name, int64_t need) const { return array<uint32_t>(i, name, napi_uint32_array, "Uint32Array", need); }
 
   int64_t mul(int64_t a, int64_t b) const {
     int64_t r;
@@ -381,6 +382,15 @@ void ArgmaxRows(const Napi::CallbackInfo &info) {
   tsgl_argmax_rows(out, x, rows, n);
 }
 
+void ApplyTokenBitmask(const Napi::CallbackInfo &info) {
+  Args a(info, "applyTokenBitmask", 5);
+  const int64_t rows = a.integer(1, "rows"), vocab = a.integer(2, "vocab");
+  const int64_t stride = a.integer(4, "maskStride", (vocab + 31) / 32);
+  float *logits = a.f32(0, "logits", a.mul(rows, vocab));
+  const uint32_t *mask = a.u32(3, "mask", rows ? a.mul(rows - 1, stride) + (vocab + 31) / 32 : 0);
+  tsgl_apply_token_bitmask(logits, rows, vocab, mask, stride);
+}
+
 // --- KV pool and attention ---
 
 Napi::Value CreateKvPool(const Napi::CallbackInfo &info) {
@@ -470,6 +480,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TSGL_EXPORT("gluMul", GluMul);
   TSGL_EXPORT("gatherRows", GatherRows);
   TSGL_EXPORT("argmaxRows", ArgmaxRows);
+  TSGL_EXPORT("applyTokenBitmask", ApplyTokenBitmask);
   TSGL_EXPORT("createKvPool", CreateKvPool);
   TSGL_EXPORT("freeKvPool", FreeKvPool);
   TSGL_EXPORT("storeKv", StoreKv);

@@ -200,6 +200,13 @@ void tsgl_argmax_rows(int32_t *out, const float *x, int64_t rows, int64_t n) {
   });
 }
 
+void tsgl_apply_token_bitmask(float *logits, int64_t rows, int64_t vocab, const uint32_t *mask, int64_t mask_stride) {
+  const IsaKernels &k = current_kernels();
+  parallel_for(rows, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) k.mask_row(logits + r * vocab, mask + r * mask_stride, vocab);
+  }, 8);
+}
+
 tsgl_kv_pool *tsgl_kv_pool_create(int64_t num_layers, int64_t num_slots, int64_t num_kv_heads,
                                   int64_t head_dim, int dtype) {
   if (dtype != TSGL_F32 && dtype != TSGL_F16 && dtype != TSGL_BF16) return nullptr;

@@ -97,6 +97,8 @@ export interface NativeBinding {
   gatherRows(out: Float32Array, x: Float32Array, rowIdx: Int32Array, numRows: number, dim: number): void;
   /** out[r] = argmax_j x[r, j] (lowest j on ties). x: [rows, n] */
   argmaxRows(out: Int32Array, x: Float32Array, rows: number, n: number): void;
+  /** logits[r, j] = -Infinity where bit j of mask row r is 0 (xgrammar layout). mask: [rows, maskStride] */
+  applyTokenBitmask(logits: Float32Array, rows: number, vocab: number, mask: Uint32Array, maskStride: number): void;
 
   // --- KV pool and attention ---
   /**

@@ -246,6 +246,20 @@ export function argmaxRows(out: Int32Array, x: Float32Array, rows: number, n: nu
   native().argmaxRows(out, x, rows, n);
 }
 
+/**
+ * Grammar bitmask: logits[r, j] = -Infinity where bit (j % 32) of mask[r * maskStride + (j >> 5)]
+ * is 0 (xgrammar's token bitmask layout; 1 = allowed), j < vocab. logits: [rows, vocab].
+ */
+export function applyTokenBitmask(logits: Float32Array, rows: number, vocab: number, mask: Uint32Array, maskStride: number): void {
+  const words = Math.ceil(vocab / 32);
+  dim('applyTokenBitmask', 'rows', rows);
+  dim('applyTokenBitmask', 'vocab', vocab);
+  dim('applyTokenBitmask', 'maskStride', maskStride, words);
+  len('applyTokenBitmask', 'logits', logits, rows * vocab, `[${rows}, ${vocab}]`);
+  if (rows > 0) len('applyTokenBitmask', 'mask', mask, (rows - 1) * maskStride + words, `[${rows}, ${maskStride}]`);
+  native().applyTokenBitmask(logits, rows, vocab, mask, maskStride);
+}
+
 // --- KV pool and attention ---
 
 /** Allocates a zeroed pool (slot 0 is the padding slot). kvDtype: F32, F16 or BF16. */

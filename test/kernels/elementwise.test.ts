@@ -145,3 +145,32 @@ test('argmaxRows: lowest index on ties, NaN ignored', () => {
     assert.equal(out[0], 17, `${isa} long row`);
   });
 });
+
+test('applyTokenBitmask: -inf exactly where the bit is 0; odd vocab, stride > words, rows; every ISA and threads 1/2', () => {
+  const rand = rng(77);
+  const saved = ops.getNumThreads();
+  for (const [rows, vocab, extra] of [[1, 1, 0], [3, 31, 1], [2, 32, 0], [5, 33, 2], [17, 1000, 0], [2, 49157, 3]] as const) {
+    const words = Math.ceil(vocab / 32), stride = words + extra;
+    const mask = new Uint32Array(rows * stride);
+    for (let i = 0; i < mask.length; i++) mask[i] = rand() < 0.2 ? 0 : rand() < 0.2 ? 0xffffffff : Math.floor(rand() * 2 ** 32);
+    const logits = randn(rows * vocab, rand);
+    const ref = Float32Array.from(logits);
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < vocab; j++) if (!((mask[r * stride + (j >> 5)]! >>> (j & 31)) & 1)) ref[r * vocab + j] = -Infinity;
+    }
+    perIsa((isa) => {
+      for (const threads of [1, 2]) {
+        ops.setNumThreads(threads);
+        const out = Float32Array.from(logits);
+        const tail = new Float32Array(out.length + 5).fill(7);  // nothing past rows * vocab is written
+        tail.set(out);
+        ops.applyTokenBitmask(tail, rows, vocab, mask, stride);
+        assert.deepEqual(tail.subarray(0, rows * vocab), ref, `${isa} rows=${rows} vocab=${vocab} threads=${threads}`);
+        assert.deepEqual([...tail.subarray(rows * vocab)], [7, 7, 7, 7, 7], `${isa} wrote past the end`);
+      }
+    });
+  }
+  ops.setNumThreads(saved);
+  assert.throws(() => ops.applyTokenBitmask(new Float32Array(64), 1, 64, new Uint32Array(1), 2), /mask has 1 elements, needs 2/);
+  assert.throws(() => ops.applyTokenBitmask(new Float32Array(64), 1, 64, new Uint32Array(2), 1), /maskStride must be an integer >= 2/);
+});

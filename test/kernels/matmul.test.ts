@@ -124,6 +124,44 @@ test('matmul: stacked parts equal one weight; batch rows > tile; threads 1 and 2
   }
 });
 
+test('matmul m <= 4 (decode GEMV): each row equals that row alone, odd shapes, parts, threads 1 and 2; vs scalar', () => {
+  const rand = rng(13);
+  for (const dtype of ALL) {
+    const bs = ops.blockSize(dtype);
+    const ks = bs === 256 ? [256, 768] : bs === 32 ? [32, 96, 160, 576] : [17, 64, 100];
+    for (const k of ks) {
+      const rowsA = 7, rowsB = 30;  // 37 rows: a panel straddles the part boundary, a ragged last panel
+      const a = weightBytes(rowsA, k, dtype, rand), b = weightBytes(rowsB, k, dtype, rand);
+      const w = ops.createWeight([a, b], [rowsA, rowsB], k, dtype);
+      const n = w.rows, x = randn(4 * k, rand);
+      const saved = ops.getNumThreads();
+      const res = perIsa((isa) => {
+        const single: Float32Array[] = [];
+        for (let i = 0; i < 4; i++) {
+          const o = new Float32Array(n);
+          ops.matmul(o, x.subarray(i * k, (i + 1) * k), w, 1);
+          single.push(o);
+        }
+        for (const threads of [1, 2]) {
+          ops.setNumThreads(threads);
+          for (let m = 1; m <= 4; m++) {
+            const out = new Float32Array(m * n);
+            ops.matmul(out, x.subarray(0, m * k), w, m);
+            for (let i = 0; i < m; i++) assert.deepEqual(out.subarray(i * n, (i + 1) * n), single[i], `${isa} ${ops.dtypeName(dtype)} k=${k} m=${m} row ${i} threads ${threads}`);
+          }
+        }
+        ops.setNumThreads(saved);
+        const out = new Float32Array(4 * n);
+        ops.matmul(out, x, w, 4);
+        return out;
+      });
+      const { tol } = reference(x, 4, new Uint8Array([...a, ...b]), n, k, dtype);
+      for (const [isa, out] of res) assertClose(out, res.get('scalar')!, { perElem: tol }, `${isa} vs scalar ${ops.dtypeName(dtype)} k=${k}`);
+      ops.freeWeight(w);
+    }
+  }
+});
+
 test('embed: rows of every dtype equal dequantizeRows, under every ISA', () => {
   const rand = rng(12);
   for (const dtype of ALL) {

@@ -52,6 +52,8 @@ struct IsaKernels {
   int64_t (*argmax_row)(const float *x, int64_t n);
   // One (request, head) pair; scores: scratch of at least kv_len floats, acc: head_dim floats.
   void (*attention_head)(const AttnArgs &a, int64_t req, int64_t head, float *scores, float *acc);
+  // logits[j] = -inf where bit j of mask (bit j % 32 of word j / 32) is 0, j < vocab.
+  void (*mask_row)(float *logits, const uint32_t *mask, int64_t vocab);
 };
 
 const IsaKernels &scalar_kernels();

@@ -9,6 +9,7 @@
  * Standard headers come before the target pragma.
  */
 #include <cmath>
+#include <limits>
 #include <cstdint>
 #include <cstring>
 
@@ -221,6 +222,20 @@ static void glu_row(float *out, const float *gate, const float *up, int64_t dim,
   if (i < dim) scalar_kernels().glu_row(out + i, gate + i, up + i, dim - i, act);
 }
 
+// 32 logits per mask word: two masked stores of -inf under the word's zero bits.
+static void mask_row(float *logits, const uint32_t *mask, int64_t vocab) {
+  const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  const int64_t words = (vocab + 31) / 32;
+  for (int64_t w = 0; w < words; ++w) {
+    uint32_t off = ~mask[w];
+    const int64_t left = vocab - 32 * w;
+    if (left < 32) off &= (1u << left) - 1;
+    if (!off) continue;
+    _mm512_mask_storeu_ps(logits + 32 * w, static_cast<__mmask16>(off), ninf);
+    _mm512_mask_storeu_ps(logits + 32 * w + 16, static_cast<__mmask16>(off >> 16), ninf);
+  }
+}
+
 static int64_t argmax_row(const float *x, int64_t n) {
   __m512 mx = _mm512_set1_ps(-__builtin_inff());
   int64_t i = 0;
@@ -399,7 +414,7 @@ const IsaKernels &avx512_kernels() {
       "avx512",           avx512::dequant_row, avx512::store_row,  avx512::dot_f32,
       avx512::quantize_q8a, avx512::dot_q8_0,  avx512::dot_q4_0,   avx512::rms_norm_row,
       avx512::add_rms_norm_row, avx512::add_row, avx512::rope_head, avx512::glu_row,
-      avx512::argmax_row, avx512::attention_head_any,
+      avx512::argmax_row, avx512::attention_head_any, avx512::mask_row,
   };
   return k;
 }

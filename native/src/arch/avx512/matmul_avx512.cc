@@ -468,6 +468,9 @@ void matmul_f32(float *out, const float *x, const tsgl_weight *w, int64_t m, con
 namespace tsgl {
 
 bool avx512_matmul(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k, bool vnni) {
+#ifndef TSGL_NO_GEMV  // (defined only by bench builds comparing against the packed path)
+  if (m <= 4 && avx512_gemv(out, x, w, m, k, vnni)) return true;
+#endif
   if (w->dtype == TSGL_Q8_0 || w->dtype == TSGL_Q4_0) {
     if (!vnni) return false;
     if (m > avx512mm::kWideMinRows) avx512mm::matmul_i8_wide(out, x, w, m, k);

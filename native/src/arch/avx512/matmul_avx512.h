@@ -12,6 +12,10 @@ namespace tsgl {
 // handle: Q8_0/Q4_0 need vnni (their int8 scheme); every other dtype is handled.
 bool avx512_matmul(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k, bool vnni);
 
+// Unpacked streaming GEMV for 1 <= m <= 4 (F32/F16/BF16, and Q8_0/Q4_0 with vnni); false
+// (nothing written) otherwise. Defined in gemv_avx512.cc.
+bool avx512_gemv(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k, bool vnni);
+
 // Blocked attention for queries j0..j1 of (req, head); false (nothing written) when
 // head_dim is not 16/32/64/128/256. Defined in kernels_avx512.cc.
 bool avx512_attention_rows(const AttnArgs &a, int64_t req, int64_t head, int64_t j0, int64_t j1);

@@ -6,6 +6,7 @@
  * semantics, integer block dots scaled by d_x * d_w.
  */
 #include <cmath>
+#include <limits>
 #include <cstdint>
 
 #include "../../../include/kernels.h"
@@ -235,6 +236,12 @@ static void scale_to(float *out, const float *acc, float s, int64_t n) {
 
 #include "../attention_impl.inc"
 
+static void mask_row(float *logits, const uint32_t *mask, int64_t vocab) {
+  for (int64_t j = 0; j < vocab; ++j) {
+    if (!((mask[j >> 5] >> (j & 31)) & 1u)) logits[j] = -std::numeric_limits<float>::infinity();
+  }
+}
+
 }  // namespace scalar
 
 const IsaKernels &scalar_kernels() {
@@ -242,7 +249,7 @@ const IsaKernels &scalar_kernels() {
       "scalar",          scalar::dequant_row,  scalar::store_row,    scalar::dot_f32,
       scalar::quantize_q8a, scalar::dot_q8_0,  scalar::dot_q4_0,     scalar::rms_norm_row,
       scalar::add_rms_norm_row, scalar::add_row, scalar::rope_head,  scalar::glu_row,
-      scalar::argmax_row, scalar::attention_head,
+      scalar::argmax_row, scalar::attention_head, scalar::mask_row,
   };
   return k;
 }
