@@ -78,7 +78,9 @@ export async function buildEngineCore(args: EngineArgs, opts: { progress: boolea
     backend: args.grammarBackend ?? 'xgrammar', tokenizer, vocabSize: c.vocabSize, eosTokenIds,
     constrainedJsonWhitespacePattern: args.constrainedJsonWhitespacePattern ?? null,
   });
-  const core = new EngineCore(runner, scheduler, sampler, tokenizer, { streamInterval: args.streamInterval, eosTokenIds, grammars });
+  const core = new EngineCore(runner, scheduler, sampler, tokenizer, {
+    streamInterval: args.streamInterval, eosTokenIds, grammars, applyTokenBitmask: ops.applyTokenBitmask,
+  });
   return {
     core, tokenizer, plan,
     modelInfo: {

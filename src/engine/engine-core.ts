@@ -50,6 +50,11 @@ export interface EngineCoreOptions {
   eosTokenIds: readonly number[];
   /** Grammar stage for constrained requests (absent: constraints are rejected as with --grammar-backend none). */
   grammars?: GrammarQueue | null;
+  /**
+   * Applies grammar bitmasks to a whole batch in one pass (native): logits [rows, vocab] get -inf
+   * where the bit of mask [rows, maskStride] is 0. Absent: the sampler masks row by row.
+   */
+  applyTokenBitmask?: (logits: Float32Array, rows: number, vocab: number, mask: Uint32Array, maskStride: number) => void;
 }
 
 export class EngineCore {
@@ -57,6 +62,8 @@ export class EngineCore {
   private sampleScratch = new Float32Array(0);
   /** Grammar mask rows, one per sampling row, grown on demand. */
   private maskRows: Uint32Array[] = [];
+  /** [numSampleRows, maskWords] batch masks for the native pass (all ones for unconstrained rows). */
+  private batchMask = new Uint32Array(0);
   /** Steps run and tokens generated, for throughput stats. */
   numSteps = 0;
   numGeneratedTokens = 0;
@@ -167,13 +174,14 @@ export class EngineCore {
       step.sampleLogitRow.forEach((row, i) => this.sampleScratch.set(logits.subarray(row * V, (row + 1) * V), i * V));
       rowsBuf = this.sampleScratch;
     }
+    const masked = this.applyBatchMasks(step, rowsBuf);
     const rows: SampleRow[] = step.sampleReqs.map((req, i) => {
       const ex = this.extras.get(req)!;
       const r = req.request;
       return {
         params: r.sampling, state: ex.samplerState, returnLogprob: r.returnLogprob,
         topLogprobsNum: r.topLogprobsNum, tokenIdsLogprob: r.tokenIdsLogprob,
-        grammarMask: ex.grammar ? this.maskRow(i, ex.grammar) : null,
+        grammarMask: ex.grammar && !masked ? this.maskRow(i, ex.grammar) : null,
       };
     });
     const out = this.sampler.sample(rowsBuf, rows);
@@ -199,6 +207,25 @@ export class EngineCore {
   }
 
   /** Fills sampling row i's grammar mask (rows are reused across steps). */
+  /** Fills every constrained row's mask and applies them all in one native pass; false if not done. */
+  private applyBatchMasks(step: ScheduledStep, rowsBuf: Float32Array): boolean {
+    const apply = this.opts.applyTokenBitmask;
+    if (!apply) return false;
+    const grammars = step.sampleReqs.map((req) => this.extras.get(req)!.grammar);
+    const first = grammars.find((g) => g);
+    if (!first) return false;
+    const words = first.words;
+    const n = grammars.length;
+    if (this.batchMask.length < n * words) this.batchMask = new Uint32Array(n * words);
+    grammars.forEach((g, i) => {
+      const row = this.batchMask.subarray(i * words, (i + 1) * words);
+      if (g) g.fillMask(row);
+      else row.fill(0xffffffff);
+    });
+    apply(rowsBuf, n, this.runner.vocabSize, this.batchMask, words);
+    return true;
+  }
+
   private maskRow(i: number, m: GrammarMatcherHandle): Uint32Array {
     while (this.maskRows.length <= i) this.maskRows.push(new Uint32Array(m.words));
     const row = this.maskRows[i]!;
