@@ -25,6 +25,7 @@ import type { ScheduledStep, Scheduler } from '../scheduler/scheduler.js';
 import { shouldEmit } from '../scheduler/stream-cadence.js';
 import { IncrementalDetokenizer } from '../tokenizer/detokenizer.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { failedOutput } from './outputs.js';
 import type { EngineOutput, EngineRequest, FinishReason, LogprobDelta, ModelRunner, TokenLogprob } from './types.js';
 
 interface ReqExtras {
@@ -118,6 +119,20 @@ export class EngineCore {
     return [];
   }
 
+  /**
+   * A step that threw (a kernel error, a bug): its requests end with a 500, their memory is freed
+   * without caching this step's (invalid) KV, and every other request carries on.
+   */
+  private failStep(step: ScheduledStep, e: Error): EngineOutput[] {
+    process.stderr.write(`tsgl: engine step failed; aborting its ${step.reqs.length} request(s): ${e.stack ?? e.message}\n`);
+    const message = `Internal server error: ${e.message}`;
+    const failed = this.scheduler.failStep(step, { type: 'abort', message, status_code: 500, err_type: 'InternalServerError' });
+    return failed.map((req) => {
+      this.dropExtras(req);
+      return failedOutput(req.rid, message, 500, 'InternalServerError');
+    });
+  }
+
   private dropExtras(req: Req): void {
     this.extras.get(req)?.grammar?.dispose();
     this.extras.delete(req);
@@ -142,9 +157,14 @@ export class EngineCore {
     }
     const step = this.scheduler.schedule();
     if (step === null) return outputs;
-    const logits = this.runner.forward(step.batch);
-    this.inputLogprobs(step, logits);
-    const sampled = this.sample(step, logits);
+    let sampled: Int32Array;
+    try {
+      const logits = this.runner.forward(step.batch);
+      this.inputLogprobs(step, logits);
+      sampled = this.sample(step, logits);
+    } catch (e) {
+      return outputs.concat(this.failStep(step, e as Error));
+    }
     const updated = this.scheduler.complete(step, sampled, (req) => this.extras.get(req)?.pendingFinish ?? null);
     this.numSteps++;
     this.numGeneratedTokens += step.sampleReqs.length;

@@ -232,6 +232,26 @@ export class Scheduler {
     return updated;
   }
 
+  /**
+   * The step in flight failed before its results existed (a kernel error): its requests finish
+   * with `reason` and release their own KV WITHOUT caching it (this step's KV is not valid);
+   * their already-cached prefixes stay in the tree. Returns those requests.
+   */
+  failStep(step: ScheduledStep, reason: FinishReason): Req[] {
+    if (step !== this.inFlight) throw new Error('failStep: not the step in flight');
+    for (const req of step.reqs) {
+      if (req.reqPoolIdx >= 0) this.cache.freeRetractedReq(req);
+      req.finishReason = reason;
+      if (req === this.chunkedReq) this.chunkedReq = null;
+    }
+    const failed = new Set(step.reqs);
+    this.running = this.running.filter((r) => !failed.has(r));
+    this.inFlight = null;
+    this.decodingInFlight = null;
+    this.batchIsFull = false;
+    return [...step.reqs];
+  }
+
   /** Drops the prefix cache (SGLang /flush_cache); false while anything is waiting or running. */
   flushCache(): boolean {
     if (!this.isIdle) return false;

@@ -94,3 +94,24 @@ describe('chat templates', () => {
     });
   }
 });
+
+describe('a failing step never takes the engine down', () => {
+  it('the requests of a failed step end with a 500, memory is freed, later requests are served', async () => {
+    const engine = await Engine.create({ modelPath: `${MODELS}tinystories-656k`, maxTotalTokens: 4096 });
+    try {
+      const runner = engine.built.core.runner;
+      const forward = runner.forward.bind(runner);
+      runner.forward = (b) => {
+        if (b.inputIds.subarray(0, b.numTokens).includes(1999)) throw new Error('injected kernel failure');
+        return forward(b);
+      };
+      await assert.rejects(engine.run({ inputIds: [1, 80, 1999], samplingParams: { max_new_tokens: 4 } }), /Internal server error: injected kernel failure/);
+      const c = golden('tinystories-656k')[0]!;
+      const ok = await engine.run({ inputIds: c.prompt_ids, samplingParams: { temperature: 0, max_new_tokens: 100 } });
+      assert.deepEqual(ok.outputIds, c.greedy_output_ids);
+      assert.equal(await engine.checkLeaks(), null);
+    } finally {
+      await engine.close();
+    }
+  });
+});
