@@ -156,6 +156,16 @@ void tsgl_matmul(float *out, const float *x, const tsgl_weight *w, int64_t rows)
   }
 }
 
+void tsgl_matmul_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t rows) {
+  if (count <= 0 || rows <= 0) return;
+  if (tsgl_get_isa() == TSGL_ISA_AVX512) {
+    bool nonempty = true;
+    for (int i = 0; i < count; ++i) nonempty = nonempty && ws[i]->rows > 0;
+    if (nonempty && avx512_gemv_multi(outs, x, ws, count, rows, current_kernels(), cpu_features().avx512_vnni)) return;
+  }
+  for (int i = 0; i < count; ++i) tsgl_matmul(outs[i], x, ws[i], rows);
+}
+
 void tsgl_add_bias(float *out, const float *bias, int64_t rows, int64_t n) {
   const IsaKernels &k = current_kernels();
   parallel_for(rows, [&](int64_t r0, int64_t r1, int) {

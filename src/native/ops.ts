@@ -191,6 +191,23 @@ export function matmul(out: Float32Array, x: Float32Array, w: Weight, rows: numb
   native().matmul(out, x, w.handle, rows);
 }
 
+/**
+ * outA = x @ A^T, outB = x @ B^T, outC = x @ C^T (equal cols; e.g. q/k/v projections) in one
+ * native call: x is quantized once and all three share one thread-pool job at decode sizes.
+ * Same results as three `matmul` calls.
+ */
+export function matmul3(
+  outA: Float32Array, outB: Float32Array, outC: Float32Array, x: Float32Array, a: Weight, b: Weight, c: Weight, rows: number,
+): void {
+  dim('matmul3', 'rows', rows);
+  if (b.cols !== a.cols || c.cols !== a.cols) fail('matmul3', `weights must have equal cols, got ${a.cols}, ${b.cols}, ${c.cols}`);
+  len('matmul3', 'x', x, rows * a.cols, `[${rows}, ${a.cols}]`);
+  len('matmul3', 'outA', outA, rows * a.rows, `[${rows}, ${a.rows}]`);
+  len('matmul3', 'outB', outB, rows * b.rows, `[${rows}, ${b.rows}]`);
+  len('matmul3', 'outC', outC, rows * c.rows, `[${rows}, ${c.rows}]`);
+  native().matmul3(outA, outB, outC, x, a.handle, b.handle, c.handle, rows);
+}
+
 /** out[r, :] += bias. out: [rows, n]; bias: [n] */
 export function addBias(out: Float32Array, bias: Float32Array, rows: number, n: number): void {
   dim('addBias', 'rows', rows);
