@@ -39,12 +39,12 @@ function batch(start: number, num: number): ForwardBatch {
 const nb = ops.native() as unknown as Record<string, (...a: unknown[]) => unknown>;
 const times = new Map<string, number>();
 const calls = new Map<string, number>();
-for (const name of ['matmul', 'attention', 'storeKv', 'rmsNorm', 'addRmsNorm', 'rope', 'gluMul', 'embed', 'gatherRows', 'addBias']) {
+for (const name of ['matmul', 'matmul3', 'attention', 'storeKv', 'rmsNorm', 'addRmsNorm', 'rope', 'gluMul', 'embed', 'gatherRows', 'addBias']) {
   const f = nb[name]!.bind(nb);
   nb[name] = (...a: unknown[]) => {
     const t0 = performance.now();
     const r = f(...a);
-    const key = name === 'matmul' ? `matmul m=${a[3]} n=${(ops as never as { x: 1 }) && 0 || ''}h${a[2]}` : name;
+    const key = name === 'matmul' ? `matmul m=${a[3]} n=${(ops as never as { x: 1 }) && 0 || ''}h${a[2]}` : name === 'matmul3' ? `matmul3 m=${a[7]}` : name;
     times.set(key, (times.get(key) ?? 0) + performance.now() - t0);
     calls.set(key, (calls.get(key) ?? 0) + 1);
     return r;

@@ -89,6 +89,9 @@ void tsgl_add_rms_norm(float *residual, const float *x, float *out, const float 
                        int64_t dim, float eps);
 /* out[m, n] = sum_k x[m, k] * W[n, k]. x: [rows, cols]; out: [rows, w->rows]. */
 void tsgl_matmul(float *out, const float *x, const tsgl_weight *w, int64_t rows);
+/* outs[i][rows, ws[i]->rows] = x[rows, cols] @ ws[i]^T for count weights of equal cols (one
+ * pass over x, one thread-pool job at small rows); same results as count tsgl_matmul calls. */
+void tsgl_matmul_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t rows);
 /* out[r, :] += bias. out: [rows, n] */
 void tsgl_add_bias(float *out, const float *bias, int64_t rows, int64_t n);
 /* In-place rotary embedding. x: [n_tokens, n_heads, head_dim]; inv_freq: [rot_half]. */

@@ -334,6 +334,19 @@ void Matmul(const Napi::CallbackInfo &info) {
   tsgl_matmul(out, x, &w, rows);
 }
 
+// matmul3(outA, outB, outC, x, wA, wB, wC, rows): three matmuls of one x (q/k/v projections).
+void Matmul3(const Napi::CallbackInfo &info) {
+  Args a(info, "matmul3", 8);
+  const tsgl_weight *ws[3] = {&weight(a, 4).w, &weight(a, 5).w, &weight(a, 6).w};
+  const int64_t rows = a.integer(7, "rows");
+  if (ws[1]->cols != ws[0]->cols || ws[2]->cols != ws[0]->cols) a.fail("weights must have equal cols");
+  static const char *const names[3] = {"outA", "outB", "outC"};
+  float *outs[3];
+  for (int i = 0; i < 3; ++i) outs[i] = a.f32(static_cast<size_t>(i), names[i], a.mul(rows, ws[i]->rows));
+  const float *x = a.f32(3, "x", a.mul(rows, ws[0]->cols));
+  tsgl_matmul_multi(outs, x, ws, 3, rows);
+}
+
 void AddBias(const Napi::CallbackInfo &info) {
   Args a(info, "addBias", 4);
   const int64_t rows = a.integer(2, "rows"), n = a.integer(3, "n");
@@ -475,6 +488,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TSGL_EXPORT("rmsNorm", RmsNorm);
   TSGL_EXPORT("addRmsNorm", AddRmsNorm);
   TSGL_EXPORT("matmul", Matmul);
+  TSGL_EXPORT("matmul3", Matmul3);
   TSGL_EXPORT("addBias", AddBias);
   TSGL_EXPORT("rope", Rope);
   TSGL_EXPORT("gluMul", GluMul);

@@ -156,6 +156,16 @@ void tsgl_matmul(float *out, const float *x, const tsgl_weight *w, int64_t rows)
   }
 }
 
+void tsgl_matmul_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t rows) {
+  if (count <= 0 || rows <= 0) return;
+  if (tsgl_get_isa() == TSGL_ISA_AVX512) {
+    bool nonempty = true;
+    for (int i = 0; i < count; ++i) nonempty = nonempty && ws[i]->rows > 0;
+    if (nonempty && avx512_gemv_multi(outs, x, ws, count, rows, current_kernels(), cpu_features().avx512_vnni)) return;
+  }
+  for (int i = 0; i < count; ++i) tsgl_matmul(outs[i], x, ws[i], rows);
+}
+
 void tsgl_add_bias(float *out, const float *bias, int64_t rows, int64_t n) {
   const IsaKernels &k = current_kernels();
   parallel_for(rows, [&](int64_t r0, int64_t r1, int) {
@@ -297,23 +307,26 @@ void tsgl_attention(float *out, const float *q, const tsgl_kv_pool *p, int64_t l
   a.scale = scale;
   const int64_t hd = a.head_dim;
   if (tsgl_get_isa() == TSGL_ISA_AVX512 && (hd == 16 || hd == 32 || hd == 64 || hd == 128 || hd == 256)) {
-    // Work items (request, head, chunk of kQChunk queries), so one long prefill still spreads
-    // over every thread; a thread's contiguous range covers whole heads (equal causal work).
+    // Work items (request, kv head, head split, chunk of kQChunk queries): the heads of one GQA
+    // group share each K/V read. Few items (decode at small batch) split each group into
+    // `splits` head ranges so every thread gets work; a long prefill spreads by query chunks.
     constexpr int64_t kQChunk = 16;
     thread_local std::vector<int64_t> chunk_start;  // per request, prefix sums of its chunks
     int64_t *cs = grow(chunk_start, static_cast<size_t>(num_reqs + 1));
     cs[0] = 0;
     for (int64_t r = 0; r < num_reqs; ++r) cs[r + 1] = cs[r] + (q_indptr[r + 1] - q_indptr[r] + kQChunk - 1) / kQChunk;
-    const int64_t per_head_total = cs[num_reqs];
-    parallel_for(per_head_total * num_heads, [&](int64_t i0, int64_t i1, int) {
+    const int64_t group = a.group, nkv = a.num_kv_heads;
+    const int64_t base = cs[num_reqs] * nkv, want = 2 * static_cast<int64_t>(pool_num_threads());
+    const int64_t splits = base >= want ? 1 : std::min<int64_t>(group, (want + base - 1) / std::max<int64_t>(1, base));
+    parallel_for(cs[num_reqs] * nkv * splits, [&](int64_t i0, int64_t i1, int) {
       int64_t r = 0;
       for (int64_t i = i0; i < i1; ++i) {
-        // item = (request r, head h, chunk c): ordered by request, then head, then chunk
-        while (i >= cs[r + 1] * num_heads) ++r;
-        const int64_t local = i - cs[r] * num_heads, nch = cs[r + 1] - cs[r];
-        const int64_t h = local / nch, c = local % nch;
+        // item = (request r, kv head h, split s, chunk c): ordered by request, kv head, split, chunk
+        while (i >= cs[r + 1] * nkv * splits) ++r;
+        const int64_t local = i - cs[r] * nkv * splits, nch = cs[r + 1] - cs[r];
+        const int64_t hs = local / nch, c = local % nch, h = hs / splits, s = hs % splits;
         const int64_t q_len = q_indptr[r + 1] - q_indptr[r];
-        avx512_attention_rows(a, r, h, c * kQChunk, std::min(q_len, (c + 1) * kQChunk));
+        avx512_attention_group(a, r, h, group * s / splits, group * (s + 1) / splits, c * kQChunk, std::min(q_len, (c + 1) * kQChunk));
       }
     });
     return;

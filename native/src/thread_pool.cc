@@ -1,16 +1,29 @@
 /*
  * Persistent thread pool: see thread_pool.h for the contract.
  *
- * One job at a time: the caller publishes (fn, n, chunks) under the mutex and bumps a
- * generation counter; each worker w runs chunk w (w >= 1) for that generation, then
- * decrements `pending_`. Workers spin briefly on the generation before sleeping on `wake_`;
- * the caller spins briefly on `pending_` before sleeping on `done_`.
+ * One job at a time. The caller stores (fn, n) and pending_ = chunks - 1, then publishes the
+ * job by bumping job_ (a counter in the high bits, the chunk count in the low 16 bits, so a
+ * worker reads both in one atomic load). Worker w runs chunk w (w >= 1) when w < chunks, then
+ * decrements pending_.
+ *
+ * Waking: after a job, workers spin (with _mm_pause) on job_ for kSpinNs, so the back-to-back
+ * ops of one forward pass never pay a futex wake; only then do they sleep on wake_ (no busy
+ * loop while the server idles). The caller takes the mutex and notifies only when a worker
+ * is asleep (sleepers_ > 0), and it spins on pending_ the same way before sleeping on done_
+ * (a worker notifies only when the caller is asleep). Both hand-offs are Dekker pairs of
+ * seq_cst operations: the publisher stores then loads the sleeper count, the sleeper stores
+ * its count then re-checks the condition under the mutex, so no wake-up is lost.
  */
 #include "thread_pool.h"
 
+#include <immintrin.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -22,6 +35,43 @@ namespace {
 
 thread_local bool t_in_task = false;
 
+// How long an idle worker (or the waiting caller) spins before sleeping. TSGL_POOL_SPIN_US
+// overrides it (0 = sleep at once).
+int64_t spin_ns() {
+  static const int64_t ns = [] {
+    const char *e = std::getenv("TSGL_POOL_SPIN_US");
+    const long us = e ? std::strtol(e, nullptr, 10) : 200;
+    return static_cast<int64_t>(std::max(0L, std::min(us, 100000L))) * 1000;
+  }();
+  return ns;
+}
+
+inline int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Spins until pred() holds or the spin window ends; returns pred()'s last value.
+template <typename Pred>
+bool spin_until(const Pred &pred) {
+  if (pred()) return true;
+  const int64_t limit = spin_ns();
+  if (limit == 0) return false;
+  const int64_t t0 = now_ns();
+  for (;;) {
+    for (int i = 0; i < 32; ++i) {
+      _mm_pause();
+      if (pred()) return true;
+    }
+    if (now_ns() - t0 > limit) return pred();
+    // Hand the core over when another thread wants it (an oversubscribed host): a spinner
+    // must not hold the core that the thread it waits for needs. Cheap when nothing waits.
+    sched_yield();
+  }
+}
+
+constexpr uint64_t kChunkBits = 16;
+constexpr uint64_t kChunkMask = (uint64_t{1} << kChunkBits) - 1;
+
 class Pool {
  public:
   ~Pool() { stop_workers(); }
@@ -32,10 +82,10 @@ class Pool {
     if (n == num_threads_) return;
     stop_workers();
     num_threads_ = n;
-    stop_ = false;
-    // Workers start from the current generation (no job can be published while run_mutex_ is held).
-    const uint64_t gen = generation_.load(std::memory_order_acquire);
-    for (int w = 1; w < n; ++w) workers_.emplace_back([this, w, gen] { worker_loop(w, gen); });
+    stop_.store(false);
+    // Workers start from the current job word (no job can be published while run_mutex_ is held).
+    const uint64_t seen = job_.load(std::memory_order_acquire);
+    for (int w = 1; w < n; ++w) workers_.emplace_back([this, w, seen] { worker_loop(w, seen); });
   }
 
   int size() const { return num_threads_; }
@@ -49,54 +99,54 @@ class Pool {
     }
     std::lock_guard<std::mutex> run(run_mutex_);
     chunks = std::min<int64_t>(chunks, num_threads_);
-    {
-      std::lock_guard<std::mutex> lk(mutex_);
-      fn_ = &fn;
-      n_ = n;
-      chunks_ = chunks;
-      pending_.store(static_cast<int>(chunks - 1), std::memory_order_relaxed);
-      generation_.fetch_add(1, std::memory_order_release);
+    fn_ = &fn;
+    n_ = n;
+    pending_.store(static_cast<int>(chunks - 1), std::memory_order_relaxed);
+    const uint64_t counter = (job_.load(std::memory_order_relaxed) >> kChunkBits) + 1;
+    job_.store((counter << kChunkBits) | static_cast<uint64_t>(chunks), std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+      { std::lock_guard<std::mutex> lk(mutex_); }
+      wake_.notify_all();
     }
-    wake_.notify_all();
-    run_chunk(0);
+    run_chunk(0, chunks);
     wait_done();
     fn_ = nullptr;
   }
 
  private:
-  void run_chunk(int64_t c) {
-    const int64_t begin = n_ * c / chunks_, end = n_ * (c + 1) / chunks_;
+  void run_chunk(int64_t c, int64_t chunks) {
+    const int64_t begin = n_ * c / chunks, end = n_ * (c + 1) / chunks;
     t_in_task = true;
     if (begin < end) (*fn_)(begin, end, static_cast<int>(c));
     t_in_task = false;
   }
 
   void wait_done() {
-    for (int spin = 0; spin < 20000; ++spin) {
-      if (pending_.load(std::memory_order_acquire) == 0) return;
-    }
+    auto done = [this] { return pending_.load(std::memory_order_acquire) == 0; };
+    if (spin_until(done)) return;
     std::unique_lock<std::mutex> lk(mutex_);
-    done_.wait(lk, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+    caller_asleep_.store(true, std::memory_order_seq_cst);
+    done_.wait(lk, [this] { return pending_.load(std::memory_order_seq_cst) == 0; });
+    caller_asleep_.store(false, std::memory_order_relaxed);
   }
 
   void worker_loop(int w, uint64_t seen) {
     for (;;) {
-      for (int spin = 0; spin < 20000; ++spin) {
-        if (generation_.load(std::memory_order_acquire) != seen) break;
-      }
-      int64_t chunks;
-      {
-        // Snapshot (generation, chunks) consistently: both are published under mutex_.
+      auto changed = [&] { return stop_.load(std::memory_order_acquire) || job_.load(std::memory_order_acquire) != seen; };
+      if (!spin_until(changed)) {
         std::unique_lock<std::mutex> lk(mutex_);
-        wake_.wait(lk, [&] { return stop_ || generation_.load(std::memory_order_relaxed) != seen; });
-        if (stop_) return;
-        seen = generation_.load(std::memory_order_relaxed);
-        chunks = chunks_;
+        sleepers_.fetch_add(1, std::memory_order_seq_cst);
+        wake_.wait(lk, [&] { return stop_.load(std::memory_order_seq_cst) || job_.load(std::memory_order_seq_cst) != seen; });
+        sleepers_.fetch_sub(1, std::memory_order_relaxed);
       }
+      if (stop_.load(std::memory_order_acquire)) return;
+      seen = job_.load(std::memory_order_acquire);
+      const int64_t chunks = static_cast<int64_t>(seen & kChunkMask);
       if (w < chunks) {
-        run_chunk(w);
-        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-          std::lock_guard<std::mutex> lk(mutex_);
+        // fn_ / n_ stay valid: the caller waits for this chunk before publishing another job.
+        run_chunk(w, chunks);
+        if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 && caller_asleep_.load(std::memory_order_seq_cst)) {
+          { std::lock_guard<std::mutex> lk(mutex_); }
           done_.notify_one();
         }
       }
@@ -106,7 +156,7 @@ class Pool {
   void stop_workers() {
     {
       std::lock_guard<std::mutex> lk(mutex_);
-      stop_ = true;
+      stop_.store(true);
     }
     wake_.notify_all();
     for (auto &t : workers_) t.join();
@@ -117,12 +167,14 @@ class Pool {
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  alignas(64) std::atomic<uint64_t> job_{0};  // (counter << 16) | chunks
+  alignas(64) std::atomic<int> pending_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> caller_asleep_{false};
+  std::atomic<bool> stop_{false};
   const RangeFn *fn_ = nullptr;
-  int64_t n_ = 0, chunks_ = 0;
+  int64_t n_ = 0;
   int num_threads_ = 1;
-  bool stop_ = false;
 };
 
 Pool &pool() {

@@ -3,7 +3,7 @@
  *
  * Invariants:
  * - Workers are created once (and on setNumThreads) and live until the process exits.
- * - Idle workers sleep on a condition variable after a short spin: no busy loop while the
+ * - Idle workers sleep on a condition variable after a bounded spin (~200 us, TSGL_POOL_SPIN_US): no busy loop while the
  *   server idles.
  * - parallel_for(n, fn) splits [0, n) into at most num_threads contiguous chunks; the calling
  *   thread runs chunk 0 and returns only when every chunk has finished. fn(begin, end, tid)

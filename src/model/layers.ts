@@ -40,9 +40,7 @@ export function qkvProj(ctx: ForwardContext, lw: LayerWeights): void {
   const n = batch.numTokens;
   const qDim = c.numHeads * c.headDim;
   const kvDim = c.numKvHeads * c.headDim;
-  ops.matmul(s.q, s.normed, lw.q, n);
-  ops.matmul(s.k, s.normed, lw.k, n);
-  ops.matmul(s.v, s.normed, lw.v, n);
+  ops.matmul3(s.q, s.k, s.v, s.normed, lw.q, lw.k, lw.v, n);
   if (lw.qBias) ops.addBias(s.q, lw.qBias, n, qDim);
   if (lw.kBias) ops.addBias(s.k, lw.kBias, n, kvDim);
   if (lw.vBias) ops.addBias(s.v, lw.vBias, n, kvDim);

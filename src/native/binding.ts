@@ -79,6 +79,8 @@ export interface NativeBinding {
   ): void;
   /** out[rows, weight.rows] = x[rows, weight.cols] @ W^T. */
   matmul(out: Float32Array, x: Float32Array, weight: number, rows: number): void;
+  /** Three matmuls of one x (equal cols) in one call / one thread-pool job at small rows. */
+  matmul3(outA: Float32Array, outB: Float32Array, outC: Float32Array, x: Float32Array, wA: number, wB: number, wC: number, rows: number): void;
   /** out[r, :] += bias for each of rows. out: [rows, n]; bias: [n] */
   addBias(out: Float32Array, bias: Float32Array, rows: number, n: number): void;
   /**

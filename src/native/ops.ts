@@ -64,8 +64,13 @@ function dim(op: string, name: string, v: number, min = 0): void {
   if (!Number.isSafeInteger(v) || v < min) fail(op, `${name} must be an integer >= ${min}, got ${v}`);
 }
 
-function len(op: string, name: string, a: ArrayLike<unknown>, need: number, shape: string): void {
-  if (a.length < need) fail(op, `${name} has ${a.length} elements, needs ${need} (${shape})`);
+// Shape dims are passed as numbers (-1 = absent) and formatted only on failure: the hot
+// kernel wrappers build no strings per call.
+function len(op: string, name: string, a: ArrayLike<unknown>, need: number, d0: number, d1 = -1, d2 = -1, unit = ''): void {
+  if (a.length < need) {
+    const dims = [d0, d1, d2].filter((d) => d >= 0).join(', ');
+    fail(op, `${name} has ${a.length} elements, needs ${need} ([${dims}]${unit})`);
+  }
 }
 
 function isDType(op: string, dtype: number): asserts dtype is DTypeId {
@@ -136,8 +141,8 @@ export function quantizeRows(dst: Uint8Array, src: Float32Array, rows: number, c
   const op = 'quantizeRows';
   dim(op, 'rows', rows);
   const rb = rowBytes(dtype, cols);
-  len(op, 'src', src, rows * cols, `[${rows}, ${cols}]`);
-  len(op, 'dst', dst, rows * rb, `[${rows}, ${rb}] bytes`);
+  len(op, 'src', src, rows * cols, rows, cols);
+  len(op, 'dst', dst, rows * rb, rows, rb, -1, ' bytes');
   native().quantizeRows(dst, src, rows, cols, dtype);
 }
 
@@ -146,8 +151,8 @@ export function dequantizeRows(dst: Float32Array, src: Uint8Array, rows: number,
   const op = 'dequantizeRows';
   dim(op, 'rows', rows);
   const rb = rowBytes(dtype, cols);
-  len(op, 'src', src, rows * rb, `[${rows}, ${rb}] bytes`);
-  len(op, 'dst', dst, rows * cols, `[${rows}, ${cols}]`);
+  len(op, 'src', src, rows * rb, rows, rb, -1, ' bytes');
+  len(op, 'dst', dst, rows * cols, rows, cols);
   native().dequantizeRows(dst, src, rows, cols, dtype);
 }
 
@@ -156,8 +161,8 @@ export function dequantizeRows(dst: Float32Array, src: Uint8Array, rows: number,
 /** out[t, :] = W[ids[t], :] dequantized. out: [numTokens, w.cols] */
 export function embed(out: Float32Array, w: Weight, ids: Int32Array, numTokens: number): void {
   dim('embed', 'numTokens', numTokens);
-  len('embed', 'ids', ids, numTokens, `[${numTokens}]`);
-  len('embed', 'out', out, numTokens * w.cols, `[${numTokens}, ${w.cols}]`);
+  len('embed', 'ids', ids, numTokens, numTokens);
+  len('embed', 'out', out, numTokens * w.cols, numTokens, w.cols);
   native().embed(out, w.handle, ids, numTokens);
 }
 
@@ -165,9 +170,9 @@ export function embed(out: Float32Array, w: Weight, ids: Int32Array, numTokens: 
 export function rmsNorm(out: Float32Array, x: Float32Array, w: Float32Array, rows: number, d: number, eps: number): void {
   dim('rmsNorm', 'rows', rows);
   dim('rmsNorm', 'dim', d, 1);
-  len('rmsNorm', 'x', x, rows * d, `[${rows}, ${d}]`);
-  len('rmsNorm', 'out', out, rows * d, `[${rows}, ${d}]`);
-  len('rmsNorm', 'w', w, d, `[${d}]`);
+  len('rmsNorm', 'x', x, rows * d, rows, d);
+  len('rmsNorm', 'out', out, rows * d, rows, d);
+  len('rmsNorm', 'w', w, d, d);
   native().rmsNorm(out, x, w, rows, d, eps);
 }
 
@@ -178,25 +183,44 @@ export function addRmsNorm(
   const op = 'addRmsNorm';
   dim(op, 'rows', rows);
   dim(op, 'dim', d, 1);
-  for (const [name, a] of [['residual', residual], ['x', x], ['out', out]] as const) len(op, name, a, rows * d, `[${rows}, ${d}]`);
-  len(op, 'w', w, d, `[${d}]`);
+  len(op, 'residual', residual, rows * d, rows, d);
+  len(op, 'x', x, rows * d, rows, d);
+  len(op, 'out', out, rows * d, rows, d);
+  len(op, 'w', w, d, d);
   native().addRmsNorm(residual, x, out, w, rows, d, eps);
 }
 
 /** out[rows, w.rows] = x[rows, w.cols] @ W^T */
 export function matmul(out: Float32Array, x: Float32Array, w: Weight, rows: number): void {
   dim('matmul', 'rows', rows);
-  len('matmul', 'x', x, rows * w.cols, `[${rows}, ${w.cols}]`);
-  len('matmul', 'out', out, rows * w.rows, `[${rows}, ${w.rows}]`);
+  len('matmul', 'x', x, rows * w.cols, rows, w.cols);
+  len('matmul', 'out', out, rows * w.rows, rows, w.rows);
   native().matmul(out, x, w.handle, rows);
+}
+
+/**
+ * outA = x @ A^T, outB = x @ B^T, outC = x @ C^T (equal cols; e.g. q/k/v projections) in one
+ * native call: x is quantized once and all three share one thread-pool job at decode sizes.
+ * Same results as three `matmul` calls.
+ */
+export function matmul3(
+  outA: Float32Array, outB: Float32Array, outC: Float32Array, x: Float32Array, a: Weight, b: Weight, c: Weight, rows: number,
+): void {
+  dim('matmul3', 'rows', rows);
+  if (b.cols !== a.cols || c.cols !== a.cols) fail('matmul3', `weights must have equal cols, got ${a.cols}, ${b.cols}, ${c.cols}`);
+  len('matmul3', 'x', x, rows * a.cols, rows, a.cols);
+  len('matmul3', 'outA', outA, rows * a.rows, rows, a.rows);
+  len('matmul3', 'outB', outB, rows * b.rows, rows, b.rows);
+  len('matmul3', 'outC', outC, rows * c.rows, rows, c.rows);
+  native().matmul3(outA, outB, outC, x, a.handle, b.handle, c.handle, rows);
 }
 
 /** out[r, :] += bias. out: [rows, n]; bias: [n] */
 export function addBias(out: Float32Array, bias: Float32Array, rows: number, n: number): void {
   dim('addBias', 'rows', rows);
   dim('addBias', 'n', n);
-  len('addBias', 'out', out, rows * n, `[${rows}, ${n}]`);
-  len('addBias', 'bias', bias, n, `[${n}]`);
+  len('addBias', 'out', out, rows * n, rows, n);
+  len('addBias', 'bias', bias, n, n);
   native().addBias(out, bias, rows, n);
 }
 
@@ -210,8 +234,8 @@ export function rope(
   dim(op, 'numHeads', numHeads);
   dim(op, 'headDim', headDim);
   if (2 * invFreq.length > headDim) fail(op, `rotary dims 2*${invFreq.length} exceed headDim ${headDim}`);
-  len(op, 'x', x, numTokens * numHeads * headDim, `[${numTokens}, ${numHeads}, ${headDim}]`);
-  len(op, 'positions', positions, numTokens, `[${numTokens}]`);
+  len(op, 'x', x, numTokens * numHeads * headDim, numTokens, numHeads, headDim);
+  len(op, 'positions', positions, numTokens, numTokens);
   native().rope(x, positions, numTokens, numHeads, headDim, invFreq, neox);
 }
 
@@ -223,8 +247,8 @@ export function gluMul(out: Float32Array, gateUp: Float32Array, rows: number, d:
   dim('gluMul', 'rows', rows);
   dim('gluMul', 'dim', d);
   if (act !== 0 && act !== 1) fail('gluMul', `act must be 0 (silu) or 1 (gelu tanh), got ${act}`);
-  len('gluMul', 'gateUp', gateUp, rows * 2 * d, `[${rows}, ${2 * d}]`);
-  len('gluMul', 'out', out, rows * d, `[${rows}, ${d}]`);
+  len('gluMul', 'gateUp', gateUp, rows * 2 * d, rows, 2 * d);
+  len('gluMul', 'out', out, rows * d, rows, d);
   native().gluMul(out, gateUp, rows, d, act);
 }
 
@@ -232,8 +256,8 @@ export function gluMul(out: Float32Array, gateUp: Float32Array, rows: number, d:
 export function gatherRows(out: Float32Array, x: Float32Array, rowIdx: Int32Array, numRows: number, d: number): void {
   dim('gatherRows', 'numRows', numRows);
   dim('gatherRows', 'dim', d);
-  len('gatherRows', 'rowIdx', rowIdx, numRows, `[${numRows}]`);
-  len('gatherRows', 'out', out, numRows * d, `[${numRows}, ${d}]`);
+  len('gatherRows', 'rowIdx', rowIdx, numRows, numRows);
+  len('gatherRows', 'out', out, numRows * d, numRows, d);
   native().gatherRows(out, x, rowIdx, numRows, d);
 }
 
@@ -241,8 +265,8 @@ export function gatherRows(out: Float32Array, x: Float32Array, rowIdx: Int32Arra
 export function argmaxRows(out: Int32Array, x: Float32Array, rows: number, n: number): void {
   dim('argmaxRows', 'rows', rows);
   dim('argmaxRows', 'n', n, 1);
-  len('argmaxRows', 'x', x, rows * n, `[${rows}, ${n}]`);
-  len('argmaxRows', 'out', out, rows, `[${rows}]`);
+  len('argmaxRows', 'x', x, rows * n, rows, n);
+  len('argmaxRows', 'out', out, rows, rows);
   native().argmaxRows(out, x, rows, n);
 }
 
@@ -255,8 +279,8 @@ export function applyTokenBitmask(logits: Float32Array, rows: number, vocab: num
   dim('applyTokenBitmask', 'rows', rows);
   dim('applyTokenBitmask', 'vocab', vocab);
   dim('applyTokenBitmask', 'maskStride', maskStride, words);
-  len('applyTokenBitmask', 'logits', logits, rows * vocab, `[${rows}, ${vocab}]`);
-  if (rows > 0) len('applyTokenBitmask', 'mask', mask, (rows - 1) * maskStride + words, `[${rows}, ${maskStride}]`);
+  len('applyTokenBitmask', 'logits', logits, rows * vocab, rows, vocab);
+  if (rows > 0) len('applyTokenBitmask', 'mask', mask, (rows - 1) * maskStride + words, rows, maskStride);
   native().applyTokenBitmask(logits, rows, vocab, mask, maskStride);
 }
 
@@ -281,10 +305,9 @@ export function freeKvPool(pool: KvPool): void {
 function kvArgs(op: string, pool: KvPool, layer: number, k: Float32Array, v: Float32Array, loc: Int32Array, n: number): void {
   if (!Number.isInteger(layer) || layer < 0 || layer >= pool.numLayers) fail(op, `layer ${layer} out of range [0, ${pool.numLayers})`);
   dim(op, 'numTokens', n);
-  const shape = `[${n}, ${pool.numKvHeads}, ${pool.headDim}]`;
-  len(op, 'k', k, n * pool.numKvHeads * pool.headDim, shape);
-  len(op, 'v', v, n * pool.numKvHeads * pool.headDim, shape);
-  len(op, 'slots', loc, n, `[${n}]`);
+  len(op, 'k', k, n * pool.numKvHeads * pool.headDim, n, pool.numKvHeads, pool.headDim);
+  len(op, 'v', v, n * pool.numKvHeads * pool.headDim, n, pool.numKvHeads, pool.headDim);
+  len(op, 'slots', loc, n, n);
 }
 
 /** Writes k, v: [numTokens, numKvHeads, headDim] into slots outLoc[t] of `layer`. */
@@ -312,12 +335,11 @@ export function attention(
   dim(op, 'numHeads', numHeads, 1);
   dim(op, 'numReqs', numReqs);
   if (numHeads % pool.numKvHeads !== 0) fail(op, `numHeads ${numHeads} is not a multiple of numKvHeads ${pool.numKvHeads}`);
-  len(op, 'qIndptr', qIndptr, numReqs + 1, `[${numReqs + 1}]`);
-  len(op, 'kvIndptr', kvIndptr, numReqs + 1, `[${numReqs + 1}]`);
+  len(op, 'qIndptr', qIndptr, numReqs + 1, numReqs + 1);
+  len(op, 'kvIndptr', kvIndptr, numReqs + 1, numReqs + 1);
   const numTokens = qIndptr[numReqs]!;
-  len(op, 'kvIndices', kvIndices, kvIndptr[numReqs]!, `[${kvIndptr[numReqs]}]`);
-  const shape = `[${numTokens}, ${numHeads}, ${pool.headDim}]`;
-  len(op, 'q', q, numTokens * numHeads * pool.headDim, shape);
-  len(op, 'out', out, numTokens * numHeads * pool.headDim, shape);
+  len(op, 'kvIndices', kvIndices, kvIndptr[numReqs]!, kvIndptr[numReqs]!);
+  len(op, 'q', q, numTokens * numHeads * pool.headDim, numTokens, numHeads, pool.headDim);
+  len(op, 'out', out, numTokens * numHeads * pool.headDim, numTokens, numHeads, pool.headDim);
   native().attention(out, q, pool.handle, layer, numHeads, numReqs, qIndptr, kvIndptr, kvIndices, scale);
 }

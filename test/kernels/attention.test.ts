@@ -122,6 +122,12 @@ test('attention: mixed prefill/decode batch, GQA 1/2/4, all KV dtypes', () => {
   runCase(DType.F16, 2, 7, 64, [{ prefix: 70, qLen: 1 }, { prefix: 5, qLen: 12 }], rand);
   runCase(DType.F32, 1, 2, 128, [{ prefix: 31, qLen: 2 }, { prefix: 0, qLen: 1 }], rand);
   runCase(DType.BF16, 1, 2, 32, [{ prefix: 17, qLen: 3 }], rand);
+  // GQA group kernel: groups above its 8-heads-per-pass limit, odd groups split across
+  // threads at decode (few work items), long prefill chunks of several kv heads.
+  runCase(DType.F32, 1, 20, 16, [{ prefix: 33, qLen: 1 }, { prefix: 2, qLen: 19 }], rand);
+  runCase(DType.F16, 2, 5, 256, [{ prefix: 45, qLen: 1 }], rand);
+  runCase(DType.F32, 3, 3, 64, [{ prefix: 100, qLen: 1 }], rand);
+  runCase(DType.BF16, 2, 9, 128, [{ prefix: 0, qLen: 37 }, { prefix: 64, qLen: 1 }], rand);
 });
 
 test('attention and KV pool argument errors', () => {

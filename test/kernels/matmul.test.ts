@@ -192,3 +192,31 @@ test('weights: handle and size errors', () => {
   ops.freeWeight(w);
   assert.throws(() => ops.freeWeight(w), /unknown weight handle/);
 });
+
+test('matmul3 (q/k/v in one call) equals three matmul calls bit for bit: every dtype, rows 1-5, threads 1 and 2, every ISA', () => {
+  const rand = rng(99);
+  const saved = ops.getNumThreads();
+  const cols = 96;
+  const shapes = [37, 9, 9];
+  for (const dtype of [DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0] as const) {
+    const ws = shapes.map((r) => ops.createWeight([weightBytes(r, cols, dtype, rand)], [r], cols, dtype));
+    for (const rows of [1, 2, 4, 5]) {
+      const x = randn(rows * cols, rand);
+      perIsa((isa) => {
+        for (const t of [1, 2]) {
+          ops.setNumThreads(t);
+          const sep = ws.map((w) => { const o = new Float32Array(rows * w.rows); ops.matmul(o, x, w, rows); return o; });
+          const fused = ws.map((w) => new Float32Array(rows * w.rows));
+          ops.matmul3(fused[0]!, fused[1]!, fused[2]!, x, ws[0]!, ws[1]!, ws[2]!, rows);
+          for (let i = 0; i < 3; i++) assert.deepEqual(fused[i], sep[i], `${isa} ${ops.dtypeName(dtype)} rows ${rows} threads ${t} weight ${i}`);
+        }
+      });
+    }
+    ws.forEach((w) => ops.freeWeight(w));
+  }
+  ops.setNumThreads(saved);
+  const w1 = ops.createWeight([new Uint8Array(4 * 64 * 4)], [4], 64, DType.F32), w2 = ops.createWeight([new Uint8Array(4 * 32 * 4)], [4], 32, DType.F32);
+  assert.throws(() => ops.matmul3(new Float32Array(4), new Float32Array(4), new Float32Array(4), new Float32Array(64), w1, w2, w1, 1), /equal cols/);
+  ops.freeWeight(w1);
+  ops.freeWeight(w2);
+});

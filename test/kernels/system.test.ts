@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { ops } from './helpers.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { ops, randn, rng } from './helpers.js';
 
 test('cpuInfo and setIsa', () => {
   const info = ops.cpuInfo();
@@ -30,6 +32,32 @@ test('setNumThreads / getNumThreads', () => {
   }
   assert.throws(() => ops.native().setNumThreads(0), /numThreads must be an integer in \[1, 1024\]/);
   ops.setNumThreads(saved);
+});
+
+test('thread pool: jobs back to back and after the workers went to sleep give the 1-thread result', async () => {
+  const saved = ops.getNumThreads();
+  const rand = rng(7);
+  const rows = 67, cols = 96, m = 3;
+  const w = ops.createWeight([new Uint8Array(randn(rows * cols, rand).buffer)], [rows], cols, ops.DType.F32);
+  const x = randn(m * cols, rand);
+  try {
+    ops.setNumThreads(1);
+    const ref = new Float32Array(m * rows);
+    ops.matmul(ref, x, w, m);
+    for (const n of [2, 3]) {
+      ops.setNumThreads(n);
+      const out = new Float32Array(m * rows);
+      for (let i = 0; i < 40; i++) {
+        if (i % 4 === 0) await sleep(i % 8 === 0 ? 2 : 0);  // past the spin window: workers sleep
+        out.fill(0);
+        ops.matmul(out, x, w, m);
+        assert.deepEqual(out, ref);
+      }
+    }
+  } finally {
+    ops.freeWeight(w);
+    ops.setNumThreads(saved);
+  }
 });
 
 test('mapFile maps contents, handles empty files and names the path on errors', () => {

@@ -183,23 +183,40 @@ void kern_i8(const XPair *x, int64_t np, const uint8_t *const *rows, int64_t nb,
 thread_local std::vector<BlockQ8A> t_xq;
 thread_local std::vector<XPair> t_xp;
 
+// Several weights (same cols) against one activation: one quantization of x and one
+// parallel_for over the panels of all of them (a GQA q/k/v projection in one pool job).
+constexpr int kMaxMulti = 4;
+struct Multi {
+  float *const *outs;
+  const tsgl_weight *const *ws;
+  int count;
+  int64_t start[kMaxMulti + 1];  // panel prefix sums
+  Multi(float *const *o, const tsgl_weight *const *w, int c) : outs(o), ws(w), count(c) {
+    start[0] = 0;
+    for (int i = 0; i < c; ++i) start[i + 1] = start[i] + (w[i]->rows + kNR - 1) / kNR;
+  }
+  int64_t panels() const { return start[count]; }
+};
+
 template <bool Q4>
-void gemv_i8(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k) {
-  const int64_t n = w->rows, cols = w->cols, nb = cols / 32, np = (nb + 1) / 2;
+void gemv_i8(const Multi &mw, const float *x, int64_t m, const IsaKernels &k) {
+  const int64_t cols = mw.ws[0]->cols, nb = cols / 32, np = (nb + 1) / 2;
   XPair *xp = grow(t_xp, static_cast<size_t>(m * np));
   BlockQ8A *q = grow(t_xq, static_cast<size_t>(nb));
   for (int64_t r = 0; r < m; ++r) {
     k.quantize_q8a(x + r * cols, q, cols);
     pack_x<Q4>(q, xp + r * np, nb);
   }
-  const int64_t panels = (n + kNR - 1) / kNR;
-  parallel_for(panels, [&](int64_t p0, int64_t p1, int) {
+  parallel_for(mw.panels(), [&](int64_t p0, int64_t p1, int) {
+    int wi = 0;
     for (int64_t pp = p0; pp < p1; ++pp) {
-      const int64_t r0 = pp * kNR;
+      while (pp >= mw.start[wi + 1]) ++wi;
+      const tsgl_weight *w = mw.ws[wi];
+      const int64_t n = w->rows, r0 = (pp - mw.start[wi]) * kNR;
       const int nvalid = static_cast<int>(std::min<int64_t>(kNR, n - r0));
       const uint8_t *rows[kNR];
       for (int j = 0; j < kNR; ++j) rows[j] = weight_row(w, j < nvalid ? r0 + j : r0);
-      float *o = out + r0;
+      float *o = mw.outs[wi] + r0;
       switch (m) {
         case 4: kern_i8<4, Q4>(xp, np, rows, nb, o, n, nvalid); break;
         case 3: kern_i8<3, Q4>(xp, np, rows, nb, o, n, nvalid); break;
@@ -253,16 +270,18 @@ void kern_f(const float *x, int64_t cols, const uint8_t *const *rows, float *out
 }
 
 template <int DT>
-void gemv_f(float *out, const float *x, const tsgl_weight *w, int64_t m) {
-  const int64_t n = w->rows, cols = w->cols;
-  const int64_t panels = (n + kNR - 1) / kNR;
-  parallel_for(panels, [&](int64_t p0, int64_t p1, int) {
+void gemv_f(const Multi &mw, const float *x, int64_t m) {
+  const int64_t cols = mw.ws[0]->cols;
+  parallel_for(mw.panels(), [&](int64_t p0, int64_t p1, int) {
+    int wi = 0;
     for (int64_t pp = p0; pp < p1; ++pp) {
-      const int64_t r0 = pp * kNR;
+      while (pp >= mw.start[wi + 1]) ++wi;
+      const tsgl_weight *w = mw.ws[wi];
+      const int64_t n = w->rows, r0 = (pp - mw.start[wi]) * kNR;
       const int nvalid = static_cast<int>(std::min<int64_t>(kNR, n - r0));
       const uint8_t *rows[kNR];
       for (int j = 0; j < kNR; ++j) rows[j] = weight_row(w, j < nvalid ? r0 + j : r0);
-      float *o = out + r0;
+      float *o = mw.outs[wi] + r0;
       switch (m) {
         case 4: kern_f<4, DT>(x, cols, rows, o, n, nvalid); break;
         case 3: kern_f<3, DT>(x, cols, rows, o, n, nvalid); break;
@@ -282,22 +301,32 @@ void gemv_f(float *out, const float *x, const tsgl_weight *w, int64_t m) {
 
 namespace tsgl {
 
-bool avx512_gemv(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k, bool vnni) {
-  if (m < 1 || m > 4) return false;
-  switch (w->dtype) {
+bool avx512_gemv_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t m,
+                       const IsaKernels &k, bool vnni) {
+  if (m < 1 || m > 4 || count < 1 || count > avx512gemv::kMaxMulti) return false;
+  const int dt = ws[0]->dtype;
+  for (int i = 1; i < count; ++i) {
+    if (ws[i]->dtype != dt || ws[i]->cols != ws[0]->cols) return false;
+  }
+  const avx512gemv::Multi mw(outs, ws, count);
+  switch (dt) {
     case TSGL_Q8_0:
       if (!vnni) return false;
-      avx512gemv::gemv_i8<false>(out, x, w, m, k);
+      avx512gemv::gemv_i8<false>(mw, x, m, k);
       return true;
     case TSGL_Q4_0:
       if (!vnni) return false;
-      avx512gemv::gemv_i8<true>(out, x, w, m, k);
+      avx512gemv::gemv_i8<true>(mw, x, m, k);
       return true;
-    case TSGL_F32: avx512gemv::gemv_f<TSGL_F32>(out, x, w, m); return true;
-    case TSGL_F16: avx512gemv::gemv_f<TSGL_F16>(out, x, w, m); return true;
-    case TSGL_BF16: avx512gemv::gemv_f<TSGL_BF16>(out, x, w, m); return true;
+    case TSGL_F32: avx512gemv::gemv_f<TSGL_F32>(mw, x, m); return true;
+    case TSGL_F16: avx512gemv::gemv_f<TSGL_F16>(mw, x, m); return true;
+    case TSGL_BF16: avx512gemv::gemv_f<TSGL_BF16>(mw, x, m); return true;
     default: return false;
   }
+}
+
+bool avx512_gemv(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k, bool vnni) {
+  return avx512_gemv_multi(&out, x, &w, 1, m, k, vnni);
 }
 
 }  // namespace tsgl

@@ -371,6 +371,111 @@ static void attention_rows_fast(const AttnArgs &a, int64_t req, int64_t head, in
   }
 }
 
+// Query heads [gb, ge) of the GQA group of kv head `kvh` (head kvh * group + g), queries
+// j0..j1 of request req: each
+// 16-key block of K/V is read once from memory and reused from L1 by every head of the
+// group, whose running state (max, sum, V accumulator) lives in a small stack array between
+// blocks. Per head the arithmetic is exactly attention_rows_fast's (same order, same result).
+template <int NC, int DT>
+static void attention_group_fast(const AttnArgs &a, int64_t req, int64_t kvh, int64_t gb, int64_t ge, int64_t j0, int64_t j1) {
+  constexpr int kMaxG = 8;  // heads per pass (more heads: several passes)
+  const int64_t q0 = a.q_indptr[req], q_len = a.q_indptr[req + 1] - q0;
+  const int64_t kv0 = a.kv_indptr[req], kv_len = a.kv_indptr[req + 1] - kv0;
+  const int32_t *slots = a.kv_indices + kv0;
+  const int64_t hd = a.head_dim, group = a.group;
+  const int64_t kv_off = kvh * a.head_bytes;
+  const uint8_t *kb = a.k + kv_off, *vb = a.v + kv_off;
+  alignas(64) float qs[kMaxG][NC * 16], accs[kMaxG][NC * 16];
+  float mxs[kMaxG], sums[kMaxG];
+  const __m512 vscale = _mm512_set1_ps(a.scale);
+  for (int64_t j = j0; j < j1; ++j) {
+    const int64_t n = kv_len - q_len + j + 1;
+    for (int64_t g0 = gb; g0 < ge; g0 += kMaxG) {
+      const int gn = static_cast<int>(ge - g0 < kMaxG ? ge - g0 : kMaxG);
+      const int64_t row0 = (q0 + j) * a.num_heads + kvh * group + g0;
+      for (int g = 0; g < gn; ++g) {
+        const float *qrow = a.q + (row0 + g) * hd;
+        for (int c = 0; c < NC; ++c) {
+          _mm512_store_ps(qs[g] + 16 * c, _mm512_mul_ps(_mm512_loadu_ps(qrow + 16 * c), vscale));  // fold the scale into q
+          _mm512_store_ps(accs[g] + 16 * c, _mm512_setzero_ps());
+        }
+        mxs[g] = -__builtin_inff();
+        sums[g] = 0.0f;
+      }
+      for (int64_t i0 = 0; i0 < n; i0 += 16) {
+        const int cnt = static_cast<int>(n - i0 < 16 ? n - i0 : 16);
+        const __mmask16 valid = static_cast<__mmask16>(cnt == 16 ? 0xffff : (1u << cnt) - 1);
+        for (int g = 0; g < gn; ++g) {
+          __m512 qv[NC], acc[NC];
+          for (int c = 0; c < NC; ++c) {
+            qv[c] = _mm512_load_ps(qs[g] + 16 * c);
+            acc[c] = _mm512_load_ps(accs[g] + 16 * c);
+          }
+          __m512 part[16];
+          for (int t = 0; t < 16; ++t) {
+            if (t < cnt) {
+              const uint8_t *kr = kb + slots[i0 + t] * a.slot_bytes;
+              __m512 d = _mm512_mul_ps(qv[0], load_kv16t<DT>(kr, 0));
+              for (int c = 1; c < NC; ++c) d = _mm512_fmadd_ps(qv[c], load_kv16t<DT>(kr, 16 * c), d);
+              part[t] = d;
+            } else {
+              part[t] = _mm512_setzero_ps();
+            }
+          }
+          const __m512 sc = _mm512_mask_blend_ps(valid, _mm512_set1_ps(-__builtin_inff()), transpose_reduce16(part));
+          const float bmx = _mm512_reduce_max_ps(sc);
+          float mx = mxs[g], sum = sums[g];
+          const float nmx = bmx > mx ? bmx : mx;
+          const __m512 p = _mm512_maskz_mov_ps(valid, exp_ps(_mm512_sub_ps(sc, _mm512_set1_ps(nmx))));
+          if (nmx != mx) {
+            const float corr = mx == -__builtin_inff() ? 0.0f : expf(mx - nmx);
+            const __m512 vc = _mm512_set1_ps(corr);
+            for (int c = 0; c < NC; ++c) acc[c] = _mm512_mul_ps(acc[c], vc);
+            sum *= corr;
+            mx = nmx;
+          }
+          sum += _mm512_reduce_add_ps(p);
+          mxs[g] = mx;
+          sums[g] = sum;
+          alignas(64) float pa[16];
+          _mm512_store_ps(pa, p);
+          for (int t = 0; t < cnt; ++t) {
+            const uint8_t *vr = vb + slots[i0 + t] * a.slot_bytes;
+            const __m512 vp = _mm512_set1_ps(pa[t]);
+            for (int c = 0; c < NC; ++c) acc[c] = _mm512_fmadd_ps(vp, load_kv16t<DT>(vr, 16 * c), acc[c]);
+          }
+          for (int c = 0; c < NC; ++c) _mm512_store_ps(accs[g] + 16 * c, acc[c]);
+        }
+      }
+      for (int g = 0; g < gn; ++g) {
+        const __m512 inv = _mm512_set1_ps(1.0f / sums[g]);
+        float *o = a.out + (row0 + g) * hd;
+        for (int c = 0; c < NC; ++c) _mm512_storeu_ps(o + 16 * c, _mm512_mul_ps(_mm512_load_ps(accs[g] + 16 * c), inv));
+      }
+    }
+  }
+}
+
+template <int NC>
+static void attention_group_dt(const AttnArgs &a, int64_t req, int64_t kvh, int64_t gb, int64_t ge, int64_t j0, int64_t j1) {
+  switch (a.dtype) {
+    case TSGL_F32: attention_group_fast<NC, TSGL_F32>(a, req, kvh, gb, ge, j0, j1); break;
+    case TSGL_F16: attention_group_fast<NC, TSGL_F16>(a, req, kvh, gb, ge, j0, j1); break;
+    default: attention_group_fast<NC, TSGL_BF16>(a, req, kvh, gb, ge, j0, j1); break;
+  }
+}
+
+static bool attention_group(const AttnArgs &a, int64_t req, int64_t kvh, int64_t gb, int64_t ge, int64_t j0, int64_t j1) {
+  switch (a.head_dim) {
+    case 16: attention_group_dt<1>(a, req, kvh, gb, ge, j0, j1); return true;
+    case 32: attention_group_dt<2>(a, req, kvh, gb, ge, j0, j1); return true;
+    case 64: attention_group_dt<4>(a, req, kvh, gb, ge, j0, j1); return true;
+    case 128: attention_group_dt<8>(a, req, kvh, gb, ge, j0, j1); return true;
+    case 256: attention_group_dt<16>(a, req, kvh, gb, ge, j0, j1); return true;
+    default: return false;
+  }
+}
+
 template <int NC>
 static void attention_rows_dt(const AttnArgs &a, int64_t req, int64_t head, int64_t j0, int64_t j1) {
   switch (a.dtype) {
@@ -407,6 +512,10 @@ namespace tsgl {
 
 bool avx512_attention_rows(const AttnArgs &a, int64_t req, int64_t head, int64_t j0, int64_t j1) {
   return avx512::attention_rows(a, req, head, j0, j1);
+}
+
+bool avx512_attention_group(const AttnArgs &a, int64_t req, int64_t kv_head, int64_t gb, int64_t ge, int64_t j0, int64_t j1) {
+  return avx512::attention_group(a, req, kv_head, gb, ge, j0, j1);
 }
 
 const IsaKernels &avx512_kernels() {
