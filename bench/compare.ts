@@ -303,7 +303,17 @@ function serveFigures(r: ServingResult): Record<string, number> {
   return f;
 }
 
-async function runServe(engine: string, o: Opts, model: string, facts: GgufFacts, w: ServeWorkload, bin: string | null, logDir: string, tag: string): Promise<Record<string, number>> {
+async function runServe(
+  engine: string,
+  o: Opts,
+  model: string,
+  facts: GgufFacts,
+  w: ServeWorkload,
+  bin: string | null,
+  logDir: string,
+  tag: string,
+  requestErrors: string[],
+): Promise<Record<string, number>> {
   const port = o.basePort + Math.floor(Math.random() * 500);
   let cmd: string[];
   let backend: string;
@@ -330,6 +340,7 @@ async function runServe(engine: string, o: Opts, model: string, facts: GgufFacts
     if (a === 'help') throw new Error('unreachable');
     const r = await runServingBenchmark(a, () => {});
     if (r.completed === 0) throw new Error(`${engine}: all requests failed: ${r.errors?.join('; ')}`);
+    for (const e of r.errors ?? []) requestErrors.push(`${engine}: ${e}`);
     return serveFigures(r);
   } finally {
     await srv.stop();
@@ -427,7 +438,7 @@ export async function benchCompare(argv: string[]): Promise<number> {
               figures = { tok_per_s: f.tokPerS };
               if (kind === 'decode') figures['weight_gb_per_s'] = (f.tokPerS * facts.weightBytesPerToken) / 1e9;
             } else {
-              figures = await runServe(e, o, model, facts, serveWorkload(wl, o), bin, logDir, `${wl}-r${r}`);
+              figures = await runServe(e, o, model, facts, serveWorkload(wl, o), bin, logDir, `${wl}-r${r}`, errors);
             }
             samples.push({ engine: e, run: r, loadavg: load, figures });
             process.stdout.write(`  run ${r + 1} ${e.padEnd(16)} ${Object.entries(figures).map(([k, v]) => `${k}=${fmt(v)}`).join(' ')}  (load ${load[0]})\n`);
