@@ -11,7 +11,7 @@
  *   token count from tokens_predicted (exact even when a chunk carries two tokens because
  *   llama.cpp holds back incomplete UTF-8).
  * All send temperature 0 and ignore_eos, so every request generates its full output length.
- * Uses node:http directly (no client-side timeouts, unlimited sockets).
+ * Uses node:http directly (no client-side timeouts, unlimited sockets, no connection reuse).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -113,9 +113,12 @@ export function errorOutput(r: RequestInput, error: string, startTime: number): 
   return { success: false, error, promptLen: r.promptLen, outputLen: 0, ttft: 0, latency: 0, itl: [], startTime, group: r.group };
 }
 
+// A fresh connection per request, as SGLang's client does (one aiohttp session per request):
+// llama-server closes a connection after a streamed response without saying so, and a reused
+// keep-alive socket then fails the next request with "socket hang up".
 const agents = {
-  http: new http.Agent({ keepAlive: true, maxSockets: Infinity }),
-  https: new https.Agent({ keepAlive: true, maxSockets: Infinity }),
+  http: new http.Agent({ keepAlive: false, maxSockets: Infinity }),
+  https: new https.Agent({ keepAlive: false, maxSockets: Infinity }),
 };
 
 /** Sends one streaming request and times its chunks. Never throws. */
