@@ -13,6 +13,7 @@ import type { KvAllocator } from './kv-allocator.js';
 import type { CacheNode, CacheableReq, MatchResult, PrefixCache } from './prefix-cache.js';
 import { reqTokenIds } from './prefix-cache.js';
 import type { ReqToTokenPool } from './req-to-token.js';
+import { Heap } from '../util/heap.js';
 
 type ChildKey = number | string;
 
@@ -173,7 +174,7 @@ export class RadixCache implements PrefixCache {
   }
 
   evict(numTokens: number): number {
-    const heap = new NodeHeap();
+    const heap = new Heap<RadixNode>(less);
     const stack: RadixNode[] = [this.root];
     while (stack.length > 0) {
       const node = stack.pop()!;
@@ -182,7 +183,7 @@ export class RadixCache implements PrefixCache {
     }
     let numEvicted = 0;
     while (numEvicted < numTokens && heap.size > 0) {
-      const x = heap.pop();
+      const x = heap.pop()!;
       if (x === this.root) break;
       if (x.lockRef > 0) continue;
       if (this.allocator !== null) this.allocator.freeSlots(x.value, 0, x.value.length);
@@ -297,45 +298,7 @@ function concat(parts: Int32Array[]): Int32Array {
   return out;
 }
 
-/** Min-heap of nodes by lastAccessTime (ties by id), as Python's heapq over TreeNode.__lt__. */
-class NodeHeap {
-  private readonly items: RadixNode[] = [];
-  get size(): number {
-    return this.items.length;
-  }
-  push(node: RadixNode): void {
-    const a = this.items;
-    a.push(node);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!less(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
-      i = p;
-    }
-  }
-  pop(): RadixNode {
-    const a = this.items;
-    const top = a[0]!;
-    const last = a.pop()!;
-    if (a.length > 0) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && less(a[l]!, a[m]!)) m = l;
-        if (r < a.length && less(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
+/** LRU order as Python's heapq over TreeNode.__lt__: lastAccessTime, ties by id. */
 function less(a: RadixNode, b: RadixNode): boolean {
   return a.lastAccessTime < b.lastAccessTime || (a.lastAccessTime === b.lastAccessTime && a.id < b.id);
 }

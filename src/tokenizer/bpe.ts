@@ -8,7 +8,7 @@
  * with ignoreMerges a word that is itself a token is emitted directly.
  */
 import { textToByteLevel } from './byte-level.js';
-import { Heap } from './heap.js';
+import { Heap } from '../util/heap.js';
 import { preTokenize, type PreTokenizerName } from './pretokenize.js';
 
 interface Bigram {

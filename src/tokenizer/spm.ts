@@ -8,7 +8,7 @@
  * Invariants: the caller has already added the space prefix and turned spaces into ▁; output
  * ids cover the text in order.
  */
-import { Heap } from './heap.js';
+import { Heap } from '../util/heap.js';
 
 interface Bigram {
   left: number;

@@ -1,5 +1,5 @@
 /**
- * Minimal binary heap used by the SPM and BPE merge loops.
+ * Minimal binary heap (SPM and BPE merge loops, radix-cache LRU eviction).
  * Invariant: pop() returns the element for which `before(a, b)` holds against every other element
  * (ties resolved by the comparator itself, so the order is deterministic).
  */
