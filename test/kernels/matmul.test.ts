@@ -220,3 +220,36 @@ test('matmul3 (q/k/v in one call) equals three matmul calls bit for bit: every d
   ops.freeWeight(w1);
   ops.freeWeight(w2);
 });
+
+test('matmul m > 4 int8 GEMM (Q8_0/Q4_0): odd m, odd n, contiguous 16-row groups and part boundaries, threads 1 and 2, vs scalar', () => {
+  const rand = rng(12);
+  const saved = ops.getNumThreads();
+  for (const dtype of [DType.Q8_0, DType.Q4_0]) {
+    // n: 16-row groups fully inside a part (prefetching contiguous pack), straddling parts, padded tails
+    for (const [m, parts, k] of [[5, [33], 96], [9, [40, 40], 576], [13, [16, 31], 160], [33, [70], 64], [64, [7, 50, 11], 288]] as [number, number[], number][]) {
+      const n = parts.reduce((a, b) => a + b, 0);
+      const bufs = parts.map((r) => weightBytes(r, k, dtype, rand));
+      const whole = new Uint8Array(bufs.reduce((a, b) => a + b.length, 0));
+      let off = 0;
+      for (const b of bufs) { whole.set(b, off); off += b.length; }
+      const x = randn(m * k, rand);
+      const { tol } = reference(x, m, whole, n, k, dtype);
+      const wp = ops.createWeight(bufs, parts, k, dtype), w1 = ops.createWeight([whole], [n], k, dtype);
+      const what = `${ops.dtypeName(dtype)} m=${m} parts=${parts.join('+')} k=${k}`;
+      for (const threads of [1, 2]) {
+        ops.setNumThreads(threads);
+        const res = perIsa(() => {
+          const a = new Float32Array(m * n), b = new Float32Array(m * n);
+          ops.matmul(a, x, wp, m);
+          ops.matmul(b, x, w1, m);
+          assert.deepEqual(a, b, `${what} parts vs whole, ${threads} threads`);
+          return a;
+        });
+        for (const [isa, out] of res) assertClose(out, res.get('scalar')!, { perElem: tol }, `${isa} vs scalar ${what} threads=${threads}`);
+      }
+      ops.freeWeight(wp);
+      ops.freeWeight(w1);
+    }
+  }
+  ops.setNumThreads(saved);
+});
