@@ -22,6 +22,7 @@
 #include "ops_internal.h"
 #include "thread_pool.h"
 #include "arch/avx512/matmul_avx512.h"
+#include "weight_rows.h"
 
 namespace tsgl {
 
@@ -34,20 +35,6 @@ const IsaKernels &current_kernels() {
 }
 
 namespace {
-
-template <typename T>
-T *grow(std::vector<T> &v, size_t n) {
-  if (v.size() < n) v.resize(n);
-  return v.data();
-}
-
-const uint8_t *weight_row(const tsgl_weight *w, int64_t n) {
-  for (int p = 0; p < w->num_parts; ++p) {
-    if (n < w->parts[p].rows) return w->parts[p].data + n * w->row_bytes;
-    n -= w->parts[p].rows;
-  }
-  return nullptr;  // unreachable for validated inputs
-}
 
 constexpr int64_t kTileN = 16;  // weight rows per tile
 constexpr int64_t kTileM = 64;  // activation rows per tile

@@ -31,6 +31,7 @@
 #include "../../thread_pool.h"
 #include "../isa_kernels.h"
 #include "matmul_avx512.h"
+#include "../../weight_rows.h"
 
 #pragma GCC push_options
 #pragma GCC diagnostic push
@@ -51,20 +52,6 @@ struct alignas(64) XPair {
   float d[16];
   int32_t bias[16];
 };
-
-template <typename T>
-T *grow(std::vector<T> &v, size_t n) {
-  if (v.size() < n) v.resize(n);
-  return v.data();
-}
-
-const uint8_t *weight_row(const tsgl_weight *w, int64_t n) {
-  for (int p = 0; p < w->num_parts; ++p) {
-    if (n < w->parts[p].rows) return w->parts[p].data + n * w->row_bytes;
-    n -= w->parts[p].rows;
-  }
-  return nullptr;
-}
 
 static inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
   const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));

@@ -28,6 +28,7 @@
 #include "../../thread_pool.h"
 #include "../isa_kernels.h"
 #include "matmul_avx512.h"
+#include "../../weight_rows.h"
 
 #pragma GCC push_options
 #pragma GCC diagnostic push
@@ -53,20 +54,6 @@ struct alignas(64) WPair {  // two weight blocks of one row
   uint8_t qs[64];  // w + 128
   float d[16];
 };
-
-template <typename T>
-T *grow(std::vector<T> &v, size_t n) {
-  if (v.size() < n) v.resize(n);
-  return v.data();
-}
-
-const uint8_t *weight_row(const tsgl_weight *w, int64_t n) {
-  for (int p = 0; p < w->num_parts; ++p) {
-    if (n < w->parts[p].rows) return w->parts[p].data + n * w->row_bytes;
-    n -= w->parts[p].rows;
-  }
-  return nullptr;
-}
 
 static inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }  // exact (F16C)
 
