@@ -133,12 +133,7 @@ export class RadixCache implements PrefixCache {
     if (alignedLen < kvLen) allocator.freeSlots(row, alignedLen, kvLen);
     const newPrefixLen = this.insert(reqTokenIds(req, alignedLen), row, alignedLen);
     if (newPrefixLen > req.prefixLen) allocator.freeSlots(row, req.prefixLen, newPrefixLen);
-    reqToToken.free(req.reqPoolIdx);
-    this.decLockRef(req.lastNode);
-    req.reqPoolIdx = -1;
-    req.lastNode = null;
-    req.prefixLen = 0;
-    req.kvLen = 0;
+    this.releaseRow(req);
   }
 
   cacheUnfinishedReq(req: CacheableReq): void {
@@ -165,7 +160,12 @@ export class RadixCache implements PrefixCache {
     const row = reqToToken.row(req.reqPoolIdx);
     //   | [0, alignDown(prefixLen)) tree, kept | [alignDown(prefixLen), kvLen) own: freed |
     allocator.freeSlots(row, this.alignDown(req.prefixLen), req.kvLen);
-    reqToToken.free(req.reqPoolIdx);
+    this.releaseRow(req);
+  }
+
+  /** Frees the request's table row and its lock on the tree; it then holds nothing. */
+  private releaseRow(req: CacheableReq): void {
+    this.pools().reqToToken.free(req.reqPoolIdx);
     this.decLockRef(req.lastNode);
     req.reqPoolIdx = -1;
     req.lastNode = null;
