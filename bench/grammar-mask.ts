@@ -53,14 +53,15 @@ for (const batch of [1, 16]) {
   );
 }
 
-// fillMask alone, mid-string state.
-await engine.run({ text: 'w', samplingParams: { max_new_tokens: 2, json_schema: SCHEMA } });
-const gq = (engine.built.core as unknown as { opts: { grammars: { admit(r: unknown): { kind: string; matcher?: { fillMask(d: Uint32Array): void; accept(t: number): boolean; words: number; dispose(): void } } } } }).opts.grammars;
+// fillMask alone, mid-string state (a backend on this thread; the engine's lives in its grammar worker).
+const { XgrammarBackend } = await import('../src/constrain/xgrammar-backend.js');
+const { buildTokenizerInfo } = await import('../src/constrain/tokenizer-info.js');
+const tok = engine.tokenizer!;
+const backend = new XgrammarBackend(buildTokenizerInfo(tok, engine.modelInfo.vocabSize, engine.eosTokenIds), { anyWhitespace: true, maxWhitespaceCnt: 1 });
+await backend.init();
 const req = engine.request({ text: 'x', samplingParams: { json_schema: SCHEMA } });
-const a = gq.admit(req);
-if (a.kind === 'ready' && a.matcher) {
-  const m = a.matcher;
-  const tok = engine.tokenizer!;
+{
+  const m = backend.createMatcher(backend.compile({ kind: 'json', value: SCHEMA }));
   for (const id of tok.encode('{"s": "hello', { addSpecialTokens: false })) m.accept(id);
   const row = new Uint32Array(m.words);
   const n = 200;

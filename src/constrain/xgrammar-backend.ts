@@ -14,10 +14,9 @@
  *   compile_regex); SGLang's legacy structural tag {structures:[{begin,schema,end}], triggers}
  *   becomes `triggered_tags` exactly as xgrammar's own legacy conversion does.
  */
-import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import type { GrammarKey } from './grammar-key.js';
 import { GrammarMatcherHandle } from './matcher.js';
-import { buildTokenizerInfo } from './tokenizer-info.js';
+import type { XgTokenizerInfo } from './tokenizer-info.js';
 import { loadXgrammar, type XBinding, type XgrammarModule, type XHandleBox } from './xgrammar-loader.js';
 
 export class GrammarCompileError extends Error {}
@@ -42,12 +41,14 @@ export class XgrammarBackend {
   private initPromise: Promise<void> | null = null;
   initError: Error | null = null;
 
+  readonly vocabSize: number;
+
   constructor(
-    private readonly tokenizer: Tokenizer,
-    readonly vocabSize: number,
-    private readonly eosIds: readonly number[],
+    private readonly info: XgTokenizerInfo,
     private readonly opts: XgrammarBackendOptions,
-  ) {}
+  ) {
+    this.vocabSize = info.vocabSize;
+  }
 
   get ready(): boolean {
     return this.compiler !== null;
@@ -57,7 +58,7 @@ export class XgrammarBackend {
     this.initPromise ??= (async () => {
       try {
         const xg = await loadXgrammar();
-        const info = buildTokenizerInfo(this.tokenizer, this.vocabSize, this.eosIds);
+        const info = this.info;
         this.ti = await xg.TokenizerInfo.createTokenizerInfo(info.vocab, info.vocabType, false, info.vocabSize, info.stopIds);
         this.xg = xg;
         this.binding = xg.__binding();

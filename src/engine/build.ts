@@ -75,7 +75,7 @@ export async function buildEngineCore(args: EngineArgs, opts: { progress: boolea
   const eosTokenIds = [...new Set([...c.eosTokenIds, ...(tokenizer?.eosTokenIds ?? [])])];
   const sampler = new Sampler({ vocabSize: c.vocabSize, eosTokenIds, randomSeed: args.randomSeed, argmaxRows: ops.argmaxRows });
   const grammars = new GrammarQueue({
-    backend: args.grammarBackend ?? 'xgrammar', tokenizer, vocabSize: c.vocabSize, eosTokenIds,
+    backend: args.grammarBackend ?? 'xgrammar', tokenizer, vocabSize: c.vocabSize, eosTokenIds, maxRows: plan.maxRunningRequests,
     constrainedJsonWhitespacePattern: args.constrainedJsonWhitespacePattern ?? null,
   });
   const core = new EngineCore(runner, scheduler, sampler, tokenizer, {

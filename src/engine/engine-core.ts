@@ -11,12 +11,12 @@
  *   (text: stop strings trimmed as SGLang does, unless no_stop_trim).
  * - Sampling rows are contiguous in the logits buffer, or are gathered into scratch first.
  * - Grammar requests (json_schema/regex/ebnf/structural_tag) wait in `grammars` (outside the
- *   scheduler) until compiled; each step fills every grammar row's mask before `sampler.sample`,
- *   the matcher accepts the sampled token after it, and a terminated grammar finishes the request
- *   through the stop checker. A request's matcher is disposed when its extras are dropped.
+ *   scheduler) until the grammar worker has compiled them; each step gets every constrained
+ *   row's mask before `sampler.sample`, the matchers accept the sampled tokens after it (one call
+ *   for the batch), and a terminated grammar finishes the request through the stop checker. A
+ *   request's matcher slot is freed when its extras are dropped.
  */
-import type { GrammarQueue } from '../constrain/grammar-queue.js';
-import type { GrammarMatcherHandle } from '../constrain/matcher.js';
+import { FLAG_ACCEPTED, FLAG_TERMINATED, type GrammarQueue } from '../constrain/grammar-queue.js';
 import type { Sampler, SamplerState, SampleRow } from '../sampling/sampler.js';
 import { rowLogprobs } from '../sampling/sampler.js';
 import { StopChecker } from '../sampling/stop-checker.js';
@@ -41,8 +41,8 @@ interface ReqExtras {
   /** The prompt is fully scored (its leading null entry added); input logprobs go out next. */
   inputLogprobsDone: boolean;
   inputLogprobsSent: boolean;
-  /** The request's grammar matcher (null without a constraint). */
-  grammar: GrammarMatcherHandle | null;
+  /** The request's grammar matcher slot in the grammar worker (null without a constraint). */
+  grammar: number | null;
 }
 
 export interface EngineCoreOptions {
@@ -61,9 +61,7 @@ export interface EngineCoreOptions {
 export class EngineCore {
   private readonly extras = new Map<Req, ReqExtras>();
   private sampleScratch = new Float32Array(0);
-  /** Grammar mask rows, one per sampling row, grown on demand. */
-  private maskRows: Uint32Array[] = [];
-  /** [numSampleRows, maskWords] batch masks for the native pass (all ones for unconstrained rows). */
+  /** [numSampleRows, maskWords] batch masks (all ones for unconstrained rows). */
   private batchMask = new Uint32Array(0);
   /** Steps run and tokens generated, for throughput stats. */
   numSteps = 0;
@@ -81,6 +79,28 @@ export class EngineCore {
     return this.scheduler.isIdle && (this.opts.grammars?.numWaiting ?? 0) === 0;
   }
 
+  /** A step now would do something (false while only grammar compilations are pending). */
+  get canStep(): boolean {
+    return !this.scheduler.isIdle || (this.opts.grammars?.hasResolved ?? false);
+  }
+
+  /** Calls `wake` whenever a pending grammar resolves (the loop sleeps on `!canStep`). */
+  setWake(wake: () => void): void {
+    if (this.opts.grammars) this.opts.grammars.onWake = wake;
+  }
+
+  /** /flush_cache: the prefix cache (only when idle, as SGLang) and the grammar cache. */
+  flushCache(): boolean {
+    const ok = this.scheduler.flushCache();
+    if (ok) this.opts.grammars?.flush();
+    return ok;
+  }
+
+  /** Stops the grammar worker (if one was started). */
+  close(): Promise<void> {
+    return this.opts.grammars?.close() ?? Promise.resolve();
+  }
+
   /** Queues a request; returns outputs at once only when it was rejected. */
   add(request: EngineRequest): EngineOutput[] {
     const g = this.opts.grammars;
@@ -88,7 +108,7 @@ export class EngineCore {
       const a = g.admit(request);
       if (a.kind === 'queued') return [];
       if (a.kind === 'error') return [grammarRejected(request, a.message)];
-      return this.addNow(request, a.kind === 'ready' ? a.matcher : null);
+      return this.addNow(request, null);
     }
     if (request.sampling.jsonSchema ?? request.sampling.regex ?? request.sampling.ebnf ?? request.sampling.structuralTag) {
       return [grammarRejected(request, 'Grammar-based generation (json_schema, regex, ebnf, structural_tag) is not supported when the server is launched with --grammar-backend none')];
@@ -96,10 +116,10 @@ export class EngineCore {
     return this.addNow(request, null);
   }
 
-  private addNow(request: EngineRequest, grammar: GrammarMatcherHandle | null): EngineOutput[] {
+  private addNow(request: EngineRequest, grammar: number | null): EngineOutput[] {
     const req = this.scheduler.addRequest(request);
     if (req.finished) {
-      grammar?.dispose();
+      if (grammar !== null) this.opts.grammars?.free(grammar);
       return [this.rejected(req)];
     }
     const p = request.sampling;
@@ -134,7 +154,8 @@ export class EngineCore {
   }
 
   private dropExtras(req: Req): void {
-    this.extras.get(req)?.grammar?.dispose();
+    const slot = this.extras.get(req)?.grammar ?? null;
+    if (slot !== null) this.opts.grammars?.free(slot);
     this.extras.delete(req);
   }
 
@@ -194,27 +215,23 @@ export class EngineCore {
       step.sampleLogitRow.forEach((row, i) => this.sampleScratch.set(logits.subarray(row * V, (row + 1) * V), i * V));
       rowsBuf = this.sampleScratch;
     }
-    const masked = this.applyBatchMasks(step, rowsBuf);
+    const masks = this.batchMasks(step, rowsBuf);
     const rows: SampleRow[] = step.sampleReqs.map((req, i) => {
       const ex = this.extras.get(req)!;
       const r = req.request;
       return {
         params: r.sampling, state: ex.samplerState, returnLogprob: r.returnLogprob,
         topLogprobsNum: r.topLogprobsNum, tokenIdsLogprob: r.tokenIdsLogprob,
-        grammarMask: ex.grammar && !masked ? this.maskRow(i, ex.grammar) : null,
+        grammarMask: masks && ex.grammar !== null ? masks.subarray(i * masks.words, (i + 1) * masks.words) : null,
       };
     });
     const out = this.sampler.sample(rowsBuf, rows);
+    const terminated = this.acceptGrammars(step, out.tokenIds);
     step.sampleReqs.forEach((req, i) => {
       const ex = this.extras.get(req)!;
       const token = out.tokenIds[i]!;
       const delta = ex.detok ? ex.detok.push([token]) : '';
-      let terminated = false;
-      if (ex.grammar) {
-        if (!ex.grammar.accept(token)) console.warn(`[tsgl] grammar rejected sampled token ${token} (rid ${req.rid})`);
-        terminated = ex.grammar.isTerminated();
-      }
-      const res = ex.stop.check(token, delta, terminated);
+      const res = ex.stop.check(token, delta, terminated?.has(i) ?? false);
       ex.pendingFinish = res.finishReason;
       ex.pendingText += res.text;
       if (ex.logprobs) {
@@ -226,31 +243,50 @@ export class EngineCore {
     return out.tokenIds;
   }
 
-  /** Fills sampling row i's grammar mask (rows are reused across steps). */
-  /** Fills every constrained row's mask and applies them all in one native pass; false if not done. */
-  private applyBatchMasks(step: ScheduledStep, rowsBuf: Float32Array): boolean {
-    const apply = this.opts.applyTokenBitmask;
-    if (!apply) return false;
-    const grammars = step.sampleReqs.map((req) => this.extras.get(req)!.grammar);
-    const first = grammars.find((g) => g);
-    if (!first) return false;
-    const words = first.words;
-    const n = grammars.length;
+  /**
+   * Gets every constrained row's mask from the grammar worker into [n, words] rows (all ones for
+   * unconstrained rows) and, with the native pass, applies them all to the logits at once
+   * (the sampler then sees already-masked rows). null when no row is constrained.
+   */
+  private batchMasks(step: ScheduledStep, rowsBuf: Float32Array): (Uint32Array & { words: number }) | null {
+    const g = this.opts.grammars;
+    if (!g) return null;
+    const slots = step.sampleReqs.map((req) => this.extras.get(req)!.grammar);
+    if (slots.every((s) => s === null)) return null;
+    const words = g.words;
+    const n = slots.length;
     if (this.batchMask.length < n * words) this.batchMask = new Uint32Array(n * words);
-    grammars.forEach((g, i) => {
-      const row = this.batchMask.subarray(i * words, (i + 1) * words);
-      if (g) g.fillMask(row);
-      else row.fill(0xffffffff);
-    });
-    apply(rowsBuf, n, this.runner.vocabSize, this.batchMask, words);
-    return true;
+    g.fillMasks(slots, this.batchMask);
+    const apply = this.opts.applyTokenBitmask;
+    if (apply) {
+      apply(rowsBuf, n, this.runner.vocabSize, this.batchMask, words);
+      return null;
+    }
+    return Object.assign(this.batchMask, { words });
   }
 
-  private maskRow(i: number, m: GrammarMatcherHandle): Uint32Array {
-    while (this.maskRows.length <= i) this.maskRows.push(new Uint32Array(m.words));
-    const row = this.maskRows[i]!;
-    m.fillMask(row);
-    return row;
+  /** Advances the constrained rows' matchers on their sampled tokens; returns the rows whose grammar terminated. */
+  private acceptGrammars(step: ScheduledStep, tokens: Int32Array): Set<number> | null {
+    const g = this.opts.grammars;
+    if (!g) return null;
+    const rows: number[] = [];
+    const slots: number[] = [];
+    const toks: number[] = [];
+    step.sampleReqs.forEach((req, i) => {
+      const slot = this.extras.get(req)!.grammar;
+      if (slot === null) return;
+      rows.push(i);
+      slots.push(slot);
+      toks.push(tokens[i]!);
+    });
+    if (rows.length === 0) return null;
+    const flags = g.accept(slots, toks);
+    const terminated = new Set<number>();
+    rows.forEach((row, k) => {
+      if (!(flags[k]! & FLAG_ACCEPTED)) console.warn(`[tsgl] grammar rejected sampled token ${toks[k]} (rid ${step.sampleReqs[row]!.rid})`);
+      if (flags[k]! & FLAG_TERMINATED) terminated.add(row);
+    });
+    return terminated;
   }
 
   /** Logprobs of prompt tokens from the input-logprob logit rows (row at position p scores token p+1). */

@@ -1,7 +1,8 @@
 /**
  * EngineLoop: drives an EngineCore on the current thread and routes its outputs to per-request
  * listeners. The loop runs one step per macrotask (setImmediate), so I/O on the same thread keeps
- * flowing between steps, and stops when the core is idle.
+ * flowing between steps, and stops when the core is idle. While the only work left is grammars
+ * compiling in the grammar worker, it sleeps until the core wakes it (no busy loop).
  *
  * Invariants:
  * - A listener receives every output of its request, in order, and is removed after the
@@ -23,7 +24,9 @@ export class EngineLoop {
   /** Called after every step with its outputs (metrics, logging). */
   onStep: ((outputs: EngineOutput[]) => void) | null = null;
 
-  constructor(readonly core: EngineCore) {}
+  constructor(readonly core: EngineCore) {
+    core.setWake(() => this.kick());
+  }
 
   submit(req: EngineRequest, listener: OutputListener): void {
     if (this.paused) {
@@ -77,7 +80,8 @@ export class EngineLoop {
     this.dispatch(outputs);
     this.onStep?.(outputs);
     if (!this.core.isIdle) {
-      setImmediate(() => this.tick());
+      if (this.core.canStep) setImmediate(() => this.tick());
+      else this.running = false; // woken by kick() when a grammar resolves
       return;
     }
     this.running = false;

@@ -58,11 +58,11 @@ async function main(): Promise<void> {
 
 async function adminCall(built: BuiltEngine, loop: EngineLoop, stats: StatsCollector, call: string): Promise<boolean | string | null | undefined | EngineStats> {
   switch (call) {
-    case 'flushCache': return built.core.scheduler.flushCache();
+    case 'flushCache': return built.core.flushCache();
     case 'stats': return stats.collect();
     case 'checkLeaks': await loop.waitIdle(); return built.core.scheduler.checkLeaks();
     case 'pause':
-    case 'close': await loop.pause(); return undefined;
+    case 'close': await loop.pause(); await built.core.close(); return undefined;
     default: return undefined;
   }
 }

@@ -115,7 +115,7 @@ export class Engine implements EngineClient {
   }
 
   async flushCache(): Promise<boolean> {
-    return this.built.core.scheduler.flushCache();
+    return this.built.core.flushCache();
   }
 
   pause(): Promise<void> {
@@ -137,6 +137,7 @@ export class Engine implements EngineClient {
 
   async close(): Promise<void> {
     await this.pause();
+    await this.built.core.close();
   }
 
   /** Builds an EngineRequest from text or ids and SGLang sampling params (throws on bad input). */

@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer.js';
 import type { EngineArgs } from './build.js';
+import { workerEntry } from '../util/worker-entry.js';
 import { TokenizerFront } from './tokenizer-front.js';
 import type { ChatMessage, ChatTemplateOptions, EngineClient, EngineStats } from './client.js';
 import { outputStream } from './engine.js';
@@ -18,11 +19,6 @@ import { failedOutput } from './outputs.js';
 import type { EngineOutput, EngineRequest, ModelInfo } from './types.js';
 import type { AdminCall, FromWorker, ReadyInfo, ToWorker, WorkerInit } from './worker-protocol.js';
 
-/** The worker entry: compiled .js next to this file, or (under tsx) a bootstrap that loads the .ts. */
-function workerEntry(): { url: URL; tsEntry?: string } {
-  if (!import.meta.url.endsWith('.ts')) return { url: new URL('./engine-worker.js', import.meta.url) };
-  return { url: new URL('./ts-worker-bootstrap.mjs', import.meta.url), tsEntry: new URL('./engine-worker.ts', import.meta.url).href };
-}
 
 export class WorkerEngine implements EngineClient {
   private readonly listeners = new Map<string, (o: EngineOutput) => void>();
@@ -52,7 +48,7 @@ export class WorkerEngine implements EngineClient {
 
   /** Starts the worker, loads the model there and the tokenizer here; resolves when ready. */
   static async start(args: EngineArgs, opts: { progress: boolean }): Promise<WorkerEngine> {
-    const entry = workerEntry();
+    const entry = workerEntry(import.meta.url, 'engine-worker');
     const init: WorkerInit = { args, progress: opts.progress, tsEntry: entry.tsEntry };
     const worker = new Worker(entry.url, { workerData: init, stderr: false, stdout: false });
     const tokenizerP = args.skipTokenizerInit

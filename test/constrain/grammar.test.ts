@@ -10,6 +10,7 @@ import AjvModule from 'ajv';
 
 const Ajv = AjvModule as unknown as typeof AjvModule.default;
 import { Engine } from '../../src/engine/engine.js';
+import type { EngineOutput } from '../../src/engine/types.js';
 
 const MODEL = new URL('../../../shared/models/tiny-random-qwen3', import.meta.url).pathname;
 const SEEDS = Array.from({ length: 20 }, (_, i) => i + 1);
@@ -126,5 +127,54 @@ describe('errors', () => {
     const ok = await e2.run({ text: 'x', samplingParams: { max_new_tokens: 2 } });
     assert.ok(ok.finishReason);
     await e2.close();
+  });
+});
+
+describe('compilation off the step loop', () => {
+  /** A schema that takes xgrammar tens of milliseconds to compile at a 152k vocab (many string patterns). */
+  function heavySchema(tag: string): string {
+    const properties: Record<string, unknown> = {};
+    for (let i = 0; i < 24; i++) properties[`${tag}_${i}`] = { type: 'string', pattern: `^[a-z]{2,6}-${i}[0-9]{1,3}$` };
+    return JSON.stringify({ type: 'object', properties, required: Object.keys(properties), additionalProperties: false });
+  }
+
+  it('a plain request keeps decoding while a new grammar compiles in the grammar worker', async () => {
+    await engine.run({ text: 'w', samplingParams: { regex: '[0-9]', max_new_tokens: 2 } }); // worker and WASM up
+    const plain = engine.request({ text: 'story', samplingParams: { max_new_tokens: 400, ignore_eos: true, temperature: 0 } }, true);
+    const constrained = engine.request({ text: 'data', samplingParams: { json_schema: heavySchema('k'), max_new_tokens: 4 } }, true);
+    let plainTokens = 0;
+    let plainTokensAtFirstConstrained = -1;
+    const drainPlain = (async () => {
+      for await (const o of engine.generate(plain)) plainTokens += o.outputIds.length;
+    })();
+    // Let the plain request start decoding, then send the constrained one.
+    while (plainTokens < 2) await new Promise((r) => setImmediate(r));
+    const tokensAtSubmit = plainTokens;
+    for await (const o of engine.generate(constrained)) {
+      if (plainTokensAtFirstConstrained < 0 && o.outputIds.length > 0) plainTokensAtFirstConstrained = plainTokens;
+    }
+    await drainPlain;
+    const q = (engine.built.core as unknown as { opts: { grammars: { compileMs: number[] } } }).opts.grammars;
+    const compileMs = q.compileMs[q.compileMs.length - 1]!;
+    // With compilation inside the step, the plain request would have made at most one more step.
+    assert.ok(plainTokensAtFirstConstrained - tokensAtSubmit >= 3,
+      `plain request advanced ${plainTokensAtFirstConstrained - tokensAtSubmit} tokens during a ${compileMs.toFixed(0)} ms compile`);
+    assert.equal(plainTokens, 400);
+  });
+
+  it('a request aborted while its grammar compiles finishes with the abort and leaves the engine idle and leak-free', async () => {
+    const req = engine.request({ text: 'data', samplingParams: { json_schema: heavySchema('a'), max_new_tokens: 4 } }, true);
+    const outs: EngineOutput[] = [];
+    const drain = (async () => {
+      for await (const o of engine.generate(req)) outs.push(o);
+    })();
+    engine.abort(req.rid);
+    await drain;
+    assert.equal(outs.at(-1)?.finishReason?.type, 'abort');
+    assert.equal(await engine.checkLeaks(), null);
+    // The same key afterwards compiles and constrains normally.
+    const r = await engine.run({ text: 'data', samplingParams: { json_schema: heavySchema('a'), max_new_tokens: 400, temperature: 0 } });
+    if (r.finishReason?.type === 'stop') assert.equal(Object.keys(JSON.parse(r.text)).length, 24);
+    else assert.ok(r.text.startsWith('{"a_0"') || r.text.startsWith('{'), r.text);
   });
 });
