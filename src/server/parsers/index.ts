@@ -1,11 +1,13 @@
 /**
  * Parser registry: `--tool-call-parser` names → tool formats, and the reasoning parsers.
  * SGLang 0.5.2 names: llama3, qwen25, mistral, deepseekv3, deepseekv31, pythonic, kimi_k2,
- * qwen3_coder, glm45, step3 (gpt-oss is accepted by the flag but not implemented here: it throws).
+ * qwen3_coder, glm45, step3, gpt-oss; json_array is the internal format of tool_choice
+ * required / named.
  */
 import { DeepSeekV3Format } from './deepseekv3.js';
 import { DeepSeekV31Format } from './deepseekv31.js';
 import { Glm45Format } from './glm45.js';
+import { GptOssToolFormat } from './gpt-oss-tools.js';
 import { JsonArrayFormat } from './json-array.js';
 import { KimiK2Format } from './kimi-k2.js';
 import { Llama3Format } from './llama3.js';
@@ -32,6 +34,7 @@ const FORMATS: Record<string, () => ToolFormat> = {
   qwen3_coder: () => new Qwen3CoderFormat(),
   glm45: () => new Glm45Format(),
   step3: () => new Step3Format(),
+  'gpt-oss': () => new GptOssToolFormat(),
   json_array: () => new JsonArrayFormat(),
 };
 

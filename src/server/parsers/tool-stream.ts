@@ -60,7 +60,8 @@ export class ToolCallStream {
     const i = this.atStart ? (this.pending.trimStart().startsWith(bot) ? this.pending.indexOf(bot) : -1) : this.findStart(this.pending);
     if (i < 0) {
       if (this.atStart && this.pending.trim().length > 0) return this.flushNormal(this.pending.length);
-      return this.flushNormal(this.pending.length - holdBack(this.pending, bot));
+      const held = Math.max(...this.startTokens.map((t) => holdBack(this.pending, t)));
+      return this.flushNormal(this.pending.length - held);
     }
     const normalText = this.pending.slice(0, i);
     this.emitted += normalText;
@@ -85,10 +86,14 @@ export class ToolCallStream {
     return { normalText: rest, calls };
   }
 
+  private get startTokens(): readonly string[] {
+    return this.format.startTokens ?? [this.format.botToken];
+  }
+
   private findStart(text: string): number {
-    const i = text.indexOf(this.format.botToken);
-    if (this.format.botToken === '[') return i;
-    if (i >= 0) return i;
+    const found = this.startTokens.map((t) => text.indexOf(t)).filter((i) => i >= 0);
+    if (found.length > 0) return Math.min(...found);
+    if (this.format.botToken === '[') return -1;
     // llama3 without <|python_tag|>: a call must start the output.
     return this.format.hasToolCall(text) && text.startsWith('{') ? 0 : -1;
   }

@@ -39,6 +39,8 @@ export interface PartialCall {
 export interface ToolFormat {
   /** The text that opens a tool-call section (used to hold back normal text while streaming). */
   readonly botToken: string;
+  /** Every text that may open a tool section, when there is more than `botToken` (gpt-oss). */
+  readonly startTokens?: readonly string[];
   hasToolCall(text: string): boolean;
   /** Parses a whole output. */
   detectAndParse(text: string, tools: readonly ToolDef[]): ToolParseResult;

@@ -58,6 +58,9 @@ export const BUILDERS: Record<string, (calls: Call[], prefix: string) => string>
     `${p}<｜tool_calls_begin｜>${cs.map((c) => `<｜tool_call_begin｜>function<｜tool_sep｜><steptml:invoke name="${c.name}">${Object.entries(c.args).map(([k, v]) => `<steptml:parameter name="${k}">${raw(v)}</steptml:parameter>`).join('')}</steptml:invoke><｜tool_call_end｜>`).join('')}<｜tool_calls_end｜> after`,
 };
 
+BUILDERS['gpt-oss'] = (cs, p) =>
+  p + cs.map((c) => `<|start|>assistant<|channel|>commentary to=functions.${c.name} <|constrain|>json<|message|>${j(c.args)}<|call|>`).join('');
+
 /** Chunks of 1..maxLen characters from a seeded LCG. */
 export function chunks(text: string, seed: number, maxLen = 7): string[] {
   let x = (seed * 2654435761) >>> 0;

@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createToolFormat, ToolCallStream, type ToolDelta } from '../../../src/server/parsers/index.js';
+import { createReasoningDetector, createToolFormat, ToolCallStream, type ToolDelta } from '../../../src/server/parsers/index.js';
 import { A, BUILDERS, type Call, chunkings, F, TOOLS, W } from './tool-fixtures.js';
 
 interface Streamed {
@@ -46,7 +46,7 @@ function assemble(deltas: ToolDelta[], ctx: string): [string, string, number][] 
 }
 
 const CALLS: Call[] = [W, F, A];
-const MULTI_FRAGMENT = ['qwen25', 'llama3', 'mistral', 'json_array', 'deepseekv3', 'deepseekv31', 'kimi_k2', 'qwen3_coder', 'step3'];
+const MULTI_FRAGMENT = ['qwen25', 'llama3', 'mistral', 'json_array', 'deepseekv3', 'deepseekv31', 'kimi_k2', 'qwen3_coder', 'step3', 'gpt-oss'];
 
 describe('streamed tool calls', () => {
   for (const [parser, build] of Object.entries(BUILDERS)) {
@@ -87,6 +87,29 @@ describe('streamed tool calls', () => {
     assert.deepEqual(s.push('"b":7} <|tool_').calls, [{ index: 0, arguments: ' "b":7}' }]);
     assert.deepEqual(s.push('call_end|><|tool_calls_section_end|>').calls, []);
     assert.deepEqual(s.finish().calls, []);
+  });
+
+  it('gpt-oss: a call behind the gpt-oss reasoning parser, streamed and whole', () => {
+    const text = '<|channel|>analysis<|message|>think<|end|><|start|>assistant<|channel|>commentary to=functions.add <|constrain|>json<|message|>{"a": 5, "b": 7}<|call|>';
+    const whole = createReasoningDetector('gpt-oss', true, null).detectAndParse(text);
+    const parsed = createToolFormat('gpt-oss').detectAndParse(whole.normalText, TOOLS);
+    assert.deepEqual([whole.reasoningText, parsed.normalText, parsed.calls], ['think', '', [{ toolIndex: 1, name: 'add', parameters: '{"a": 5, "b": 7}' }]]);
+    const r = createReasoningDetector('gpt-oss', true, null);
+    const s = new ToolCallStream(createToolFormat('gpt-oss'), TOOLS);
+    let reasoning = '';
+    let normal = '';
+    const deltas: ToolDelta[] = [];
+    for (const step of [...text.split('').map((c) => r.parseStreamingIncrement(c)), r.finish()]) {
+      reasoning += step.reasoningText;
+      const t = s.push(step.normalText);
+      normal += t.normalText;
+      deltas.push(...t.calls);
+    }
+    const end = s.finish();
+    normal += end.normalText;
+    deltas.push(...end.calls);
+    assert.deepEqual([reasoning, normal.trim()], ['think', '']);
+    assert.deepEqual(assemble(deltas, 'gpt-oss').map((c) => [c[0], c[1]]), [['add', '{"a": 5, "b": 7}']]);
   });
 
   it('an undeclared function is never announced', () => {
