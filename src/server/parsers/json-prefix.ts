@@ -26,6 +26,8 @@ class NeedMore extends Error {}
 class Invalid extends Error {}
 
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+/** A run of string characters that need no decoding (sticky: matched at `lastIndex`). */
+const PLAIN = /[^"\\\u0000-\u001f]*/y;
 const NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/;
 
 class PrefixScanner {
@@ -92,17 +94,17 @@ class PrefixScanner {
     let decoded = '';
     let i = this.pos + 1;
     while (i < this.s.length) {
+      PLAIN.lastIndex = i;
+      const run = PLAIN.exec(this.s)![0];
+      decoded += run;
+      i += run.length;
+      if (i >= this.s.length) break;
       const c = this.s[i]!;
       if (c === '"') {
         this.pos = i + 1;
         return decoded;
       }
-      if (c < ' ') throw new Invalid();
-      if (c !== '\\') {
-        decoded += c;
-        i++;
-        continue;
-      }
+      if (c !== '\\') throw new Invalid();
       const e = this.s[i + 1];
       if (e === undefined) break;
       if (e === 'u') {
