@@ -93,6 +93,45 @@ describe('tool calling', () => {
     assert.deepEqual(finishes, ['tool_calls']);
   });
 
+  it('a streamed forced call sends its name first, then its arguments in several fragments', async () => {
+    const RECORD = {
+      type: 'object',
+      properties: {
+        title: { enum: ['quarterly-report-final', 'meeting-notes-draft'] },
+        priority: { type: 'integer', minimum: 1, maximum: 5 },
+        archived: { type: 'boolean' },
+        owner: { enum: ['alice-wonderland', 'bob-the-builder'] },
+      },
+      required: ['title', 'priority', 'archived', 'owner'],
+      additionalProperties: false,
+    };
+    const tools = [{ type: 'function' as const, function: { name: 'save_record', description: 'Save', parameters: RECORD } }];
+    const stream = await client.chat.completions.create({
+      model: 'default', messages: [{ role: 'user', content: 'save it' }], tools,
+      tool_choice: { type: 'function', function: { name: 'save_record' } }, max_tokens: 300, stream: true,
+    });
+    const deltas: { id?: string; type?: string; name?: string; args: string; index: number }[] = [];
+    const finishes: string[] = [];
+    for await (const chunk of stream) {
+      for (const c of chunk.choices) {
+        assert.ok((c.delta.tool_calls ?? []).length <= 1, 'one tool-call delta per chunk');
+        for (const tc of c.delta.tool_calls ?? []) {
+          deltas.push({ id: tc.id ?? undefined, type: tc.type ?? undefined, name: tc.function?.name ?? undefined, args: tc.function?.arguments ?? '', index: tc.index });
+        }
+        if (c.finish_reason) finishes.push(c.finish_reason);
+      }
+    }
+    const [first, ...rest] = deltas;
+    assert.ok(first, 'a tool call was streamed');
+    assert.match(first.id ?? '', /^call_[0-9a-f]{24}$/);
+    assert.deepEqual([first.type, first.name, first.args, first.index], ['function', 'save_record', '', 0]);
+    assert.ok(rest.every((d) => d.index === 0 && !d.name && !d.id && d.args.length > 0), JSON.stringify(rest));
+    assert.ok(rest.length > 1, `argument fragments: ${rest.length}`);
+    const args = rest.map((d) => d.args).join('');
+    assert.ok(new Ajv().compile(RECORD)(JSON.parse(args)), args);
+    assert.deepEqual(finishes, ['tool_calls']);
+  });
+
   it('an unknown named function is a 400 and the server keeps answering', async () => {
     const r = await post('/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], tools: TOOLS, tool_choice: { type: 'function', function: { name: 'nope' } } });
     assert.equal(r.status, 400);

@@ -16,7 +16,6 @@ import {
   createToolFormat,
   type ReasoningDetector,
   ToolCallStream,
-  type ToolCallItem,
   type ToolDef,
   type ToolFormat,
 } from '../parsers/index.js';
@@ -111,7 +110,7 @@ export class ChoicePost {
     if (this.format && this.format.hasToolCall(text)) {
       const res = this.format.detectAndParse(text, this.tools);
       text = res.normalText;
-      toolCalls = res.calls.map((c, i) => ({ id: this.idFor(i, c), index: i, type: 'function', function: { name: c.name, arguments: c.parameters } }));
+      toolCalls = res.calls.map((c, i) => ({ id: this.idFor(i, c.name), index: i, type: 'function', function: { name: c.name, arguments: c.parameters } }));
       this.madeCalls = true;
     }
     return { content: text, reasoning, toolCalls };
@@ -146,7 +145,7 @@ export class ChoicePost {
     const a = this.stream.push(text);
     const b = end ? this.stream.finish() : { normalText: '', calls: [] };
     const calls = [...a.calls, ...b.calls].map((d) => ({
-      id: d.name !== undefined ? this.idFor(d.index, d.call) : null,
+      id: d.name !== undefined ? this.idFor(d.index, d.name) : null,
       index: d.index,
       type: 'function' as const,
       function: { name: d.name ?? null, arguments: d.arguments },
@@ -155,10 +154,10 @@ export class ChoicePost {
     return { content: a.normalText + b.normalText, toolCalls: calls };
   }
 
-  private idFor(i: number, c: ToolCallItem): string {
+  private idFor(i: number, name: string): string {
     let id = this.ids.get(i);
     if (!id) {
-      id = this.kimi ? `functions.${c.name}:${this.historyCalls + i}` : `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
+      id = this.kimi ? `functions.${name}:${this.historyCalls + i}` : `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
       this.ids.set(i, id);
     }
     return id;

@@ -108,7 +108,8 @@ function postDeltas(o: ChoiceOutput) {
   const out: Record<string, unknown>[] = [];
   if (o.reasoning) out.push({ role: null, content: null, reasoning_content: o.reasoning, tool_calls: null });
   if (o.content) out.push(delta(null, o.content));
-  if (o.toolCalls.length) out.push({ role: null, content: null, reasoning_content: null, tool_calls: o.toolCalls });
+  // One chunk per tool-call delta, as SGLang sends them.
+  for (const tc of o.toolCalls) out.push({ role: null, content: null, reasoning_content: null, tool_calls: [tc] });
   return out;
 }
 

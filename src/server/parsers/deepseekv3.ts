@@ -1,7 +1,12 @@
 /**
  * deepseekv3: `<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\n```json\n{ARGS}\n```<｜tool▁call▁end｜>...<｜tool▁calls▁end｜>`.
+ * Streaming: the name once its "```json" line is complete, then the canonical arguments as they grow.
  */
-import { type ToolDef, type ToolFormat, type ToolParseResult, parseBaseJson } from './types.js';
+import { jsonArgsCall } from './json-calls.js';
+import { type PartialCall, type ToolDef, type ToolFormat, type ToolParseResult, parseBaseJson } from './types.js';
+
+const CALL_BEGIN = '<｜tool▁call▁begin｜>';
+const HEADER = /^[^<]*<｜tool▁sep｜>([^\n<]*)\n```json\n/;
 
 export class DeepSeekV3Format implements ToolFormat {
   readonly botToken = '<｜tool▁calls▁begin｜>';
@@ -23,5 +28,16 @@ export class DeepSeekV3Format implements ToolFormat {
       }
     }
     return { normalText, calls };
+  }
+  partialCalls(section: string, tools: readonly ToolDef[]): PartialCall[] {
+    const out: PartialCall[] = [];
+    for (let i = section.indexOf(CALL_BEGIN); i >= 0; i = section.indexOf(CALL_BEGIN, i + 1)) {
+      const from = i + CALL_BEGIN.length;
+      const h = HEADER.exec(section.slice(from));
+      if (!h) continue;
+      const r = jsonArgsCall(h[1]!.trim(), section, from + h[0].length, tools);
+      if (r.call) out.push(r.call);
+    }
+    return out;
   }
 }

@@ -1,8 +1,9 @@
 /**
  * glm45 (GLM-4.5 MoE): `<tool_call>NAME\n<arg_key>K</arg_key>\n<arg_value>V</arg_value>\n...</tool_call>`.
  * Values: string-typed arguments stay raw; others are JSON / Python literals when they parse.
+ * Streaming (as SGLang 0.5.2's Glm4MoeDetector): a call is sent whole once its `</tool_call>` arrives.
  */
-import { type ToolCallItem, type ToolDef, type ToolFormat, type ToolParseResult, argType, parseLooseValue, pyJson, toolIndexOf } from './types.js';
+import { type ToolCallItem, type ToolDef, type ToolFormat, type PartialCall, type ToolParseResult, argType, parseLooseValue, pyJson, toolIndexOf, wholeCalls } from './types.js';
 
 export class Glm45Format implements ToolFormat {
   readonly botToken = '<tool_call>';
@@ -28,5 +29,8 @@ export class Glm45Format implements ToolFormat {
       calls.push({ toolIndex: ti, name, parameters: pyJson(args) });
     }
     return { normalText: text.slice(0, idx).trim(), calls };
+  }
+  partialCalls(section: string, tools: readonly ToolDef[]): PartialCall[] {
+    return wholeCalls(this.detectAndParse(section, tools).calls);
   }
 }

@@ -1,10 +1,13 @@
 /**
  * Parser registry: `--tool-call-parser` names → tool formats, and the reasoning parsers.
- * SGLang 0.5.2 names: llama3, qwen25, mistral, deepseekv3, pythonic, kimi_k2, qwen3_coder, glm45, step3
- * (deepseekv31 and gpt-oss are accepted by the flag but not implemented here: they throw).
+ * SGLang 0.5.2 names: llama3, qwen25, mistral, deepseekv3, deepseekv31, pythonic, kimi_k2,
+ * qwen3_coder, glm45, step3, gpt-oss; json_array is the internal format of tool_choice
+ * required / named.
  */
 import { DeepSeekV3Format } from './deepseekv3.js';
+import { DeepSeekV31Format } from './deepseekv31.js';
 import { Glm45Format } from './glm45.js';
+import { GptOssToolFormat } from './gpt-oss-tools.js';
 import { JsonArrayFormat } from './json-array.js';
 import { KimiK2Format } from './kimi-k2.js';
 import { Llama3Format } from './llama3.js';
@@ -25,11 +28,13 @@ const FORMATS: Record<string, () => ToolFormat> = {
   qwen25: () => new Qwen25Format(),
   mistral: () => new MistralFormat(),
   deepseekv3: () => new DeepSeekV3Format(),
+  deepseekv31: () => new DeepSeekV31Format(),
   pythonic: () => new PythonicFormat(),
   kimi_k2: () => new KimiK2Format(),
   qwen3_coder: () => new Qwen3CoderFormat(),
   glm45: () => new Glm45Format(),
   step3: () => new Step3Format(),
+  'gpt-oss': () => new GptOssToolFormat(),
   json_array: () => new JsonArrayFormat(),
 };
 

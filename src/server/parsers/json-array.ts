@@ -2,7 +2,8 @@
  * json_array: the output of `tool_choice: "required"` or a named function, constrained by SGLang's
  * JSON schema `[{"name": ..., "parameters": {...}}, ...]`. Complete array items are calls.
  */
-import { type ToolCallItem, type ToolDef, type ToolFormat, type ToolParseResult, parseBaseJson } from './types.js';
+import { scanCallList } from './json-calls.js';
+import { type PartialCall, type ToolCallItem, type ToolDef, type ToolFormat, type ToolParseResult, parseBaseJson } from './types.js';
 
 export class JsonArrayFormat implements ToolFormat {
   readonly botToken = '[';
@@ -21,6 +22,10 @@ export class JsonArrayFormat implements ToolFormat {
       }
     }
     return { normalText: '', calls };
+  }
+  partialCalls(section: string, tools: readonly ToolDef[]): PartialCall[] {
+    const start = section.indexOf('[');
+    return start < 0 ? [] : scanCallList(section, start + 1, ',', tools);
   }
 }
 

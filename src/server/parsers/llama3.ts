@@ -2,7 +2,8 @@
  * llama3 (Llama 3.1/3.2 JSON tool calls): optional `<|python_tag|>` then one or more JSON objects
  * `{"name": ..., "parameters": {...}}` separated by ";". Without the tag, a call must start the text.
  */
-import { type ToolDef, type ToolFormat, type ToolParseResult, parseBaseJson } from './types.js';
+import { scanCallList } from './json-calls.js';
+import { type PartialCall, type ToolDef, type ToolFormat, type ToolParseResult, parseBaseJson } from './types.js';
 
 export class Llama3Format implements ToolFormat {
   readonly botToken = '<|python_tag|>';
@@ -27,5 +28,9 @@ export class Llama3Format implements ToolFormat {
       }
     }
     return { normalText, calls: objs.length ? parseBaseJson(objs, tools) : [] };
+  }
+  partialCalls(section: string, tools: readonly ToolDef[]): PartialCall[] {
+    const from = section.startsWith(this.botToken) ? this.botToken.length : 0;
+    return scanCallList(section, from, ';', tools);
   }
 }

@@ -1,5 +1,6 @@
 /** mistral: `[TOOL_CALLS] [{"name": ..., "arguments": {...}}, ...]`; text before it is normal text. */
-import { type ToolDef, type ToolFormat, type ToolParseResult, parseBaseJson } from './types.js';
+import { scanCallList } from './json-calls.js';
+import { type PartialCall, type ToolDef, type ToolFormat, type ToolParseResult, parseBaseJson } from './types.js';
 
 export class MistralFormat implements ToolFormat {
   readonly botToken = '[TOOL_CALLS] [';
@@ -17,5 +18,9 @@ export class MistralFormat implements ToolFormat {
     } catch {
       return { normalText, calls: [] };
     }
+  }
+  partialCalls(section: string, tools: readonly ToolDef[]): PartialCall[] {
+    const i = section.indexOf(this.botToken);
+    return i < 0 ? [] : scanCallList(section, i + this.botToken.length, ',', tools);
   }
 }

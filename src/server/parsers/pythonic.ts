@@ -1,8 +1,9 @@
 /**
  * pythonic (Llama 4 / Python-list style): `[get_weather(city="Tokyo"), add(a=1, b=2)]`, optionally
  * wrapped in `<|python_start|>` / `<|python_end|>`. Arguments are Python literals (keywords only).
+ * Streaming (as SGLang's PythonicDetector): the calls are sent whole once the list's `]` arrives.
  */
-import { PyLiteralParser, type ToolCallItem, type ToolDef, type ToolFormat, type ToolParseResult, pyJson, toolIndexOf } from './types.js';
+import { PyLiteralParser, type ToolCallItem, type ToolDef, type ToolFormat, type PartialCall, type ToolParseResult, pyJson, toolIndexOf, wholeCalls } from './types.js';
 
 const START = /\[\s*[A-Za-z_]\w*\(/;
 
@@ -23,6 +24,9 @@ export class PythonicFormat implements ToolFormat {
       if (ti >= 0) calls.push({ toolIndex: ti, name: c.name, parameters: pyJson(c.args) });
     }
     return { normalText: (clean.slice(0, m.index) + clean.slice(parsed.end)).trim(), calls };
+  }
+  partialCalls(section: string, tools: readonly ToolDef[]): PartialCall[] {
+    return wholeCalls(this.detectAndParse(section, tools).calls);
   }
 }
 

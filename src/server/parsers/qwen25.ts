@@ -2,7 +2,8 @@
  * qwen25 (Qwen 2.5 / Qwen 3 Hermes style): `<tool_call>\n{"name": ..., "arguments": {...}}\n</tool_call>`,
  * one block per call; text before the first block is normal text (stripped).
  */
-import { type ToolDef, type ToolFormat, type ToolParseResult, parseBaseJson } from './types.js';
+import { scanCallObject } from './json-calls.js';
+import { type PartialCall, type ToolDef, type ToolFormat, type ToolParseResult, parseBaseJson } from './types.js';
 
 export class Qwen25Format implements ToolFormat {
   readonly botToken = '<tool_call>';
@@ -22,5 +23,14 @@ export class Qwen25Format implements ToolFormat {
       }
     }
     return { normalText, calls };
+  }
+  /** One JSON object after each `<tool_call>`. */
+  partialCalls(section: string, tools: readonly ToolDef[]): PartialCall[] {
+    const out: PartialCall[] = [];
+    for (let i = section.indexOf(this.botToken); i >= 0; i = section.indexOf(this.botToken, i + 1)) {
+      const r = scanCallObject(section, i + this.botToken.length, tools);
+      if (r.call) out.push(r.call);
+    }
+    return out;
   }
 }

@@ -24,13 +24,37 @@ export interface ToolParseResult {
   calls: ToolCallItem[];
 }
 
+/**
+ * A call seen in a tool section that may still be growing. `args` is the part of the final
+ * `parameters` string that no later text can change; once `done`, it is the whole of it.
+ */
+export interface PartialCall {
+  toolIndex: number;
+  name: string;
+  args: string;
+  done: boolean;
+}
+
 /** One model family's tool-call format. */
 export interface ToolFormat {
   /** The text that opens a tool-call section (used to hold back normal text while streaming). */
   readonly botToken: string;
+  /** Every text that may open a tool section, when there is more than `botToken` (gpt-oss). */
+  readonly startTokens?: readonly string[];
   hasToolCall(text: string): boolean;
   /** Parses a whole output. */
   detectAndParse(text: string, tools: readonly ToolDef[]): ToolParseResult;
+  /**
+   * The calls of a tool section (text from the bot token on) that may be cut anywhere, in order,
+   * declared tools only. Each call's `args` only grows as the section grows, and a done call's
+   * `args` equals the `parameters` `detectAndParse` gives for it.
+   */
+  partialCalls(section: string, tools: readonly ToolDef[]): PartialCall[];
+}
+
+/** The calls of a whole parse as finished partial calls (formats that stream a call only whole). */
+export function wholeCalls(calls: readonly ToolCallItem[]): PartialCall[] {
+  return calls.map((c) => ({ toolIndex: c.toolIndex, name: c.name, args: c.parameters, done: true }));
 }
 
 /** Python json.dumps(v, ensure_ascii=False). */
@@ -166,4 +190,15 @@ export class PyLiteralParser {
 
 export function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The stable prefix of `pyJson(args)` for arguments whose parameters arrive whole, one at a time
+ * (XML-style formats): nothing before the first parameter, then `{"k": v` growing by `, "k": v`,
+ * and the closing brace once the call is done.
+ */
+export function paramsPrefix(args: Record<string, unknown>, done: boolean): string {
+  const full = pyJson(args);
+  if (done) return full;
+  return Object.keys(args).length > 0 ? full.slice(0, -1) : '';
 }

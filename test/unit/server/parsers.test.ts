@@ -4,14 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createReasoningDetector, createToolFormat, ToolCallStream, type ToolDef } from '../../../src/server/parsers/index.js';
-
-const TOOLS: ToolDef[] = [
-  { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } } } },
-  { name: 'add', parameters: { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } } } },
-];
-const W = { name: 'get_weather', args: { city: 'Tokyo', days: 3 } };
-const A = { name: 'add', args: { a: 5, b: 7 } };
+import { createReasoningDetector, createToolFormat, ToolCallStream } from '../../../src/server/parsers/index.js';
+import { A, chunks, TOOLS, W } from './tool-fixtures.js';
 
 const FIXTURES: Record<string, { text: string; normal: string }> = {
   qwen25: {
@@ -37,24 +31,15 @@ const FIXTURES: Record<string, { text: string; normal: string }> = {
     text: 'Checking\n<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Tokyo</arg_value>\n<arg_key>days</arg_key>\n<arg_value>3</arg_value>\n</tool_call><tool_call>add\n<arg_key>a</arg_key>\n<arg_value>5</arg_value>\n<arg_key>b</arg_key>\n<arg_value>7</arg_value>\n</tool_call>',
     normal: 'Checking',
   },
+  deepseekv31: {
+    text: 'Ok<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>{"city": "Tokyo", "days": 3}<｜tool▁call▁end｜><｜tool▁call▁begin｜>add<｜tool▁sep｜>{"a": 5, "b": 7}<｜tool▁call▁end｜><｜tool▁calls▁end｜>',
+    normal: 'Ok',
+  },
   step3: {
     text: 'A<｜tool_calls_begin｜><｜tool_call_begin｜>function<｜tool_sep｜><steptml:invoke name="get_weather"><steptml:parameter name="city">Tokyo</steptml:parameter><steptml:parameter name="days">3</steptml:parameter></steptml:invoke><｜tool_call_end｜><｜tool_call_begin｜>function<｜tool_sep｜><steptml:invoke name="add"><steptml:parameter name="a">5</steptml:parameter><steptml:parameter name="b">7</steptml:parameter></steptml:invoke><｜tool_call_end｜><｜tool_calls_end｜>B',
     normal: 'AB',
   },
 };
-
-function chunks(text: string, seed: number): string[] {
-  let x = seed * 2654435761 >>> 0;
-  const out: string[] = [];
-  let i = 0;
-  while (i < text.length) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    const n = 1 + (x % 7);
-    out.push(text.slice(i, i + n));
-    i += n;
-  }
-  return out;
-}
 
 describe('tool-call parsers', () => {
   for (const [name, fx] of Object.entries(FIXTURES)) {
@@ -97,6 +82,10 @@ describe('tool-call parsers', () => {
   it('parameters use Python json.dumps spacing', () => {
     const r = createToolFormat('qwen25').detectAndParse('<tool_call>\n{"name":"add","arguments":{"a":5,"b":7}}\n</tool_call>', TOOLS);
     assert.equal(r.calls[0]!.parameters, '{"a": 5, "b": 7}');
+  });
+  it('deepseekv31: arguments that are not JSON make the whole output normal text', () => {
+    const text = 'x<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>add<｜tool▁sep｜>{"a": 5,<｜tool▁call▁end｜><｜tool▁calls▁end｜>';
+    assert.deepEqual(createToolFormat('deepseekv31').detectAndParse(text, TOOLS), { normalText: text, calls: [] });
   });
   it('json_array (tool_choice required)', () => {
     const r = createToolFormat('json_array').detectAndParse('[{"name": "add", "parameters": {"a": 1, "b": 2}}]', TOOLS);
