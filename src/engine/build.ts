@@ -8,7 +8,8 @@
 import type { ResolvedServerArgs } from '../config/resolve.js';
 import { DType } from '../native/binding.js';
 import * as ops from '../native/ops.js';
-import { loadModel } from '../model/loader.js';
+import { kvDtypeFor, loadModel } from '../model/loader.js';
+import { dtypeName } from '../model/weights.js';
 import { DecoderModelRunner } from '../model/model-runner.js';
 import type { LoadFormat } from '../model/weight-source.js';
 import { GrammarQueue } from '../constrain/grammar-queue.js';
@@ -27,7 +28,7 @@ export type EngineArgs = Pick<
   | 'maxRunningRequests' | 'maxQueuedRequests' | 'schedulePolicy' | 'scheduleConservativeness'
   | 'disableRadixCache' | 'enableMixedChunk' | 'allowAutoTruncate' | 'streamInterval' | 'randomSeed'
   | 'threads' | 'chatTemplate' | 'skipTokenizerInit' | 'servedModelName'
-  | 'grammarBackend' | 'constrainedJsonWhitespacePattern'
+  | 'grammarBackend' | 'constrainedJsonWhitespacePattern' | 'kvCacheDtype'
 >;
 
 export interface BuiltEngine {
@@ -35,7 +36,7 @@ export interface BuiltEngine {
   tokenizer: Tokenizer | null;
   modelInfo: ModelInfo;
   plan: MemoryPlan;
-  facts: { architecture: string; dtype: string; threads: number; isa: string; weightBytes: number; loadMs: number };
+  facts: { architecture: string; dtype: string; kvDtype: string; threads: number; isa: string; weightBytes: number; loadMs: number };
 }
 
 /** Largest queue bound JS can act on (SGLang's default is sys.maxsize). */
@@ -54,8 +55,9 @@ export async function buildEngineCore(args: EngineArgs, opts: { progress: boolea
   const tokenizer = await tokenizerPromise;
   const c = model.config;
   const contextLength = args.contextLength ?? c.maxPositionEmbeddings;
+  const kvDtype = kvDtypeFor(args.kvCacheDtype ?? 'auto', args.dtype, c.torchDtype);
   const plan = computeMemoryPlan({
-    numKvHeads: c.numKvHeads, headDim: c.headDim, numLayers: c.numLayers, kvDtypeBytes: 4,
+    numKvHeads: c.numKvHeads, headDim: c.headDim, numLayers: c.numLayers, kvDtypeBytes: kvDtype === DType.F32 ? 4 : 2,
     memFractionStatic: args.memFractionStatic, maxTotalTokens: args.maxTotalTokens, pageSize: args.pageSize,
     contextLength, maxRunningRequests: args.maxRunningRequests,
   });
@@ -69,7 +71,7 @@ export async function buildEngineCore(args: EngineArgs, opts: { progress: boolea
     // SGLang's idle self-check: tests grep the log for "leak".
     onLeak: (report) => process.stderr.write(`tsgl: KV memory leak detected when idle: ${report}\n`),
   });
-  const kvPool = ops.createKvPool(c.numLayers, scheduler.allocator.slotCapacity, c.numKvHeads, c.headDim, DType.F32);
+  const kvPool = ops.createKvPool(c.numLayers, scheduler.allocator.slotCapacity, c.numKvHeads, c.headDim, kvDtype);
   const maxTokens = (chunk ?? Math.max(args.maxPrefillTokens, plan.maxReqInputLen)) + plan.maxRunningRequests;
   const runner = new DecoderModelRunner(c, model.weights, kvPool, maxTokens, Math.min(64, plan.maxRunningRequests));
   const eosTokenIds = [...new Set([...c.eosTokenIds, ...(tokenizer?.eosTokenIds ?? [])])];
@@ -88,7 +90,7 @@ export async function buildEngineCore(args: EngineArgs, opts: { progress: boolea
       architecture: c.hfArchitecture, contextLength, vocabSize: c.vocabSize, dtype: model.weights.matrixDtype, isGeneration: true,
     },
     facts: {
-      architecture: c.hfArchitecture, dtype: model.weights.matrixDtype, threads: ops.getNumThreads(), isa: ops.getIsa(),
+      architecture: c.hfArchitecture, dtype: model.weights.matrixDtype, kvDtype: dtypeName(kvDtype), threads: ops.getNumThreads(), isa: ops.getIsa(),
       weightBytes: model.weights.bytes, loadMs: model.loadMs,
     },
   };

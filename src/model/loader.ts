@@ -42,6 +42,24 @@ export function weightDtypeFor(dtype: string, quantization: string | null): Weig
   }
 }
 
+/** KV cache element types the pool supports. */
+export type KvDtype = typeof DType.F32 | typeof DType.F16 | typeof DType.BF16;
+
+/**
+ * The KV cache element type. SGLang's `--kv-cache-dtype auto` stores KV in the model dtype: an
+ * explicit --dtype decides; with --dtype auto, an HF checkpoint's torch_dtype (float32 stays f32,
+ * float16/bfloat16 keep theirs) and a GGUF file's KV is f16, llama.cpp's default KV type.
+ */
+export function kvDtypeFor(kvCacheDtype: string, dtype: string, torchDtype: string): KvDtype {
+  if (kvCacheDtype !== 'auto') throw new Error(`--kv-cache-dtype ${kvCacheDtype} is not supported by tsgl yet (supported: auto)`);
+  const d = dtype === 'auto' ? torchDtype : dtype;
+  switch (d) {
+    case 'half': case 'float16': case 'gguf': return DType.F16;
+    case 'bfloat16': return DType.BF16;
+    default: return DType.F32;
+  }
+}
+
 export function loadModel(opts: LoadModelOptions): LoadedModel {
   const t0 = performance.now();
   const source = openWeightSource(opts.modelPath, opts.loadFormat);
