@@ -42,6 +42,7 @@ engines --runs times, and prints medians and ratios (> 1 means tsgl is better).
   --only E           tsgl or llama.cpp: run one engine only (no ratios)
   --gsp-groups N     shared-prefix groups (default 2); --gsp-output-len N (default 32)
   --serve-prompts N  requests of serve-32 (default 32)
+  --tsgl-flags S     extra launch_server flags for tsgl's server, e.g. "--chunked-prefill-size 512"
   --out DIR          results folder (default bench/results)
   --quick            smaller workloads for a smoke test
 `;
@@ -250,6 +251,8 @@ interface Opts {
   gspOutputLen: number;
   servePrompts: number;
   basePort: number;
+  /** Extra launch_server flags for tsgl's server (serving workloads). */
+  tsglFlags: string[];
 }
 
 const OFFLINE = new Set(['decode-1', 'prefill-512']);
@@ -318,7 +321,7 @@ async function runServe(
   let cmd: string[];
   let backend: string;
   if (engine === 'tsgl') {
-    cmd = [...tsglCommand(), 'launch_server', '--model-path', model, '--port', String(port), '--threads', String(o.threads), ...(facts.hasVocab ? [] : ['--skip-tokenizer-init'])];
+    cmd = [...tsglCommand(), 'launch_server', '--model-path', model, '--port', String(port), '--threads', String(o.threads), ...(facts.hasVocab ? [] : ['--skip-tokenizer-init']), ...o.tsglFlags];
     backend = 'sglang';
   } else {
     const np = Number(engine.split('-np')[1]);
@@ -365,6 +368,7 @@ function parseOpts(argv: string[]): Opts | 'help' {
       'gsp-output-len': { type: 'string', default: '32' },
       'serve-prompts': { type: 'string', default: '32' },
       port: { type: 'string', default: '31200' },
+      'tsgl-flags': { type: 'string', default: '' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -389,6 +393,7 @@ function parseOpts(argv: string[]): Opts | 'help' {
     gspOutputLen: Number(v['gsp-output-len']),
     servePrompts: Number(v['serve-prompts']),
     basePort: Number(v.port),
+    tsglFlags: v['tsgl-flags']!.split(/\s+/).filter(Boolean),
   };
 }
 
