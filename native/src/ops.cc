@@ -226,6 +226,13 @@ tsgl_kv_pool *tsgl_kv_pool_create(int64_t num_layers, int64_t num_slots, int64_t
     delete p;
     return nullptr;
   }
+#ifdef MADV_HUGEPAGE
+  // Transparent huge pages where the system allows them on request (THP "madvise" mode):
+  // attention reads rows of scattered slots, and 2 MiB pages keep those reads off the TLB
+  // miss path. Advisory; failure is harmless.
+  madvise(k, len, MADV_HUGEPAGE);
+  madvise(v, len, MADV_HUGEPAGE);
+#endif
   p->k = static_cast<uint8_t *>(k);
   p->v = static_cast<uint8_t *>(v);
   return p;
