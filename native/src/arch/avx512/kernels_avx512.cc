@@ -323,20 +323,27 @@ constexpr int kKeyTile = 16;     // keys per tile (one zmm of scores)
 constexpr int kPrefetchTiles = 1;  // tiles ahead whose K/V rows are prefetched (1 and 2 measured alike)
 constexpr int kStateFloats = 4096;  // per block: rows * head_dim floats of q and of accumulator (16 KiB each)
 
-// Running state of one row: scaled query, V accumulator [16 * NC], max and sum of exp.
+// Running state of one row: scaled query, V accumulator [16 * NC], max and sum of exp, and
+// this tile's exp'd scores p [16] with the factor corr that rescales acc before p * V.
 struct RowState {
   float *q, *acc;
-  float mx, sum;
+  float mx, sum, corr;
+  int cnt;      // keys of this tile the row sees
   int64_t lim;  // keys visible to this row: [0, lim)
+  alignas(64) float p[kKeyTile];
 };
 
-// One tile of `cnt` keys (rows kr[t], vr[t]) into one row's state.
+// A tile is processed in three passes over the rows (scores, softmax, V) so that the long
+// dependency chains of different rows (transposed reduction, max, exp, sum) overlap in the
+// out-of-order window; each row's arithmetic is the same as in one fused pass.
+
+// Phase 1: the row's 16 scores (keys past cnt are -inf), into s.p.
 template <int NC, int DT>
-static inline void row_tile(RowState &s, const uint8_t *const *kr, const uint8_t *const *vr, int cnt) {
-  __m512 qv[NC], acc[NC], part[kKeyTile];
+static inline void row_scores(RowState &s, const uint8_t *const *kr) {
+  __m512 qv[NC], part[kKeyTile];
   for (int c = 0; c < NC; ++c) qv[c] = _mm512_load_ps(s.q + 16 * c);
   for (int t = 0; t < kKeyTile; ++t) {
-    if (t < cnt) {
+    if (t < s.cnt) {
       __m512 d = _mm512_mul_ps(qv[0], load_kv16t<DT>(kr[t], 0));
       for (int c = 1; c < NC; ++c) d = _mm512_fmadd_ps(qv[c], load_kv16t<DT>(kr[t], 16 * c), d);
       part[t] = d;
@@ -344,24 +351,35 @@ static inline void row_tile(RowState &s, const uint8_t *const *kr, const uint8_t
       part[t] = _mm512_setzero_ps();
     }
   }
-  const __mmask16 valid = static_cast<__mmask16>(cnt == 16 ? 0xffff : (1u << cnt) - 1);
-  const __m512 sc = _mm512_mask_blend_ps(valid, _mm512_set1_ps(-__builtin_inff()), transpose_reduce16(part));
+  const __mmask16 valid = static_cast<__mmask16>(s.cnt == 16 ? 0xffff : (1u << s.cnt) - 1);
+  _mm512_store_ps(s.p, _mm512_mask_blend_ps(valid, _mm512_set1_ps(-__builtin_inff()), transpose_reduce16(part)));
+}
+
+// Phase 2: online softmax update: s.p = exp(score - new max) (0 past cnt), s.corr, mx, sum.
+static inline void row_softmax(RowState &s) {
+  const __m512 sc = _mm512_load_ps(s.p);
   const float bmx = _mm512_reduce_max_ps(sc);
-  for (int c = 0; c < NC; ++c) acc[c] = _mm512_load_ps(s.acc + 16 * c);
   const float nmx = bmx > s.mx ? bmx : s.mx;
+  const __mmask16 valid = static_cast<__mmask16>(s.cnt == 16 ? 0xffff : (1u << s.cnt) - 1);
   const __m512 p = _mm512_maskz_mov_ps(valid, exp_ps(_mm512_sub_ps(sc, _mm512_set1_ps(nmx))));
+  s.corr = 1.0f;  // acc * 1 is exact: same result as not rescaling
   if (nmx != s.mx) {
-    const float corr = s.mx == -__builtin_inff() ? 0.0f : expf(s.mx - nmx);
-    const __m512 vc = _mm512_set1_ps(corr);
-    for (int c = 0; c < NC; ++c) acc[c] = _mm512_mul_ps(acc[c], vc);
-    s.sum *= corr;
+    s.corr = s.mx == -__builtin_inff() ? 0.0f : expf(s.mx - nmx);
+    s.sum *= s.corr;
     s.mx = nmx;
   }
   s.sum += _mm512_reduce_add_ps(p);
-  alignas(64) float pa[kKeyTile];
-  _mm512_store_ps(pa, p);
-  for (int t = 0; t < cnt; ++t) {
-    const __m512 vp = _mm512_set1_ps(pa[t]);
+  _mm512_store_ps(s.p, p);
+}
+
+// Phase 3: acc = acc * corr + sum_t p[t] * V[t].
+template <int NC, int DT>
+static inline void row_accumulate(RowState &s, const uint8_t *const *vr) {
+  __m512 acc[NC];
+  const __m512 vc = _mm512_set1_ps(s.corr);
+  for (int c = 0; c < NC; ++c) acc[c] = _mm512_mul_ps(_mm512_load_ps(s.acc + 16 * c), vc);
+  for (int t = 0; t < s.cnt; ++t) {
+    const __m512 vp = _mm512_set1_ps(s.p[t]);
     for (int c = 0; c < NC; ++c) acc[c] = _mm512_fmadd_ps(vp, load_kv16t<DT>(vr[t], 16 * c), acc[c]);
   }
   for (int c = 0; c < NC; ++c) _mm512_store_ps(s.acc + 16 * c, acc[c]);
@@ -417,10 +435,14 @@ static void attention_block(const AttnArgs &a, int64_t req, int64_t kvh, int64_t
       kr[t] = kb + slots[i0 + t] * a.slot_bytes;
       vr[t] = vb + slots[i0 + t] * a.slot_bytes;
     }
-    for (int64_t r = rows - 1; r >= 0 && st[r].lim > i0; --r) {  // rows by decreasing visible length
-      const int cnt = static_cast<int>(std::min<int64_t>(kKeyTile, st[r].lim - i0));
-      row_tile<NC, DT>(st[r], kr, vr, cnt);
+    int64_t r0 = rows;  // rows [r0, rows) see part of this tile (ordered by visible length)
+    while (r0 > 0 && st[r0 - 1].lim > i0) {
+      --r0;
+      st[r0].cnt = static_cast<int>(std::min<int64_t>(kKeyTile, st[r0].lim - i0));
     }
+    for (int64_t r = r0; r < rows; ++r) row_scores<NC, DT>(st[r], kr);
+    for (int64_t r = r0; r < rows; ++r) row_softmax(st[r]);
+    for (int64_t r = r0; r < rows; ++r) row_accumulate<NC, DT>(st[r], vr);
   }
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t j = jb + r / gh, g = g0 + r % gh;
