@@ -396,6 +396,33 @@ static inline void prefetch_rows(const uint8_t *kb, const uint8_t *vb, const int
   }
 }
 
+// One tile for rows [r0, rows): the three passes.
+template <int NC, int DT>
+static inline void tile_rows(RowState *st, int64_t r0, int64_t rows, const uint8_t *const *kr, const uint8_t *const *vr) {
+  for (int64_t r = r0; r < rows; ++r) row_scores<NC, DT>(st[r], kr);
+  for (int64_t r = r0; r < rows; ++r) row_softmax(st[r]);
+  for (int64_t r = r0; r < rows; ++r) row_accumulate<NC, DT>(st[r], vr);
+}
+
+// F16/BF16 K and V rows of a tile widened once to f32 (exact), so the rows of a block do not
+// each convert them again. kt, vt: [kKeyTile, 16 * NC]; kr, vr now point into them.
+template <int NC, int DT>
+static inline void widen_tile(float *kt, float *vt, const uint8_t **kr, const uint8_t **vr, int tile) {
+  for (int t = 0; t < tile; ++t) {
+    for (int c = 0; c < NC; ++c) {
+      _mm512_store_ps(kt + t * 16 * NC + 16 * c, load_kv16t<DT>(kr[t], 16 * c));
+      _mm512_store_ps(vt + t * 16 * NC + 16 * c, load_kv16t<DT>(vr[t], 16 * c));
+    }
+    kr[t] = reinterpret_cast<const uint8_t *>(kt + t * 16 * NC);
+    vr[t] = reinterpret_cast<const uint8_t *>(vt + t * 16 * NC);
+  }
+}
+
+// Row r = (query jb + r / gh, head g0 + r % gh) of a block: its q / out row index.
+static inline int64_t block_row(const AttnArgs &a, int64_t req, int64_t kvh, int64_t g0, int64_t gh, int64_t jb, int64_t r) {
+  return (a.q_indptr[req] + jb + r / gh) * a.num_heads + kvh * a.group + g0 + r % gh;
+}
+
 // Rows (j, g) for queries [jb, je) x heads [g0, g1) of kv head kvh's group, request req;
 // (je - jb) * (g1 - g0) * head_dim <= kStateFloats. Row index (j - jb) * (g1 - g0) + (g - g0),
 // so rows are ordered by visible length.
@@ -403,26 +430,26 @@ template <int NC, int DT>
 static void attention_block(const AttnArgs &a, int64_t req, int64_t kvh, int64_t g0, int64_t g1, int64_t jb, int64_t je) {
   constexpr int kMaxRows = kStateFloats / (16 * NC) < 64 ? kStateFloats / (16 * NC) : 64;
   alignas(64) float qs[kStateFloats], accs[kStateFloats];  // [rows, head_dim] each
+  alignas(64) float kt[DT == TSGL_F32 ? 1 : kKeyTile * 16 * NC], vt[DT == TSGL_F32 ? 1 : kKeyTile * 16 * NC];
   RowState st[kMaxRows];
-  const int64_t q0 = a.q_indptr[req], q_len = a.q_indptr[req + 1] - q0;
+  const int64_t q_len = a.q_indptr[req + 1] - a.q_indptr[req];
   const int64_t kv0 = a.kv_indptr[req], kv_len = a.kv_indptr[req + 1] - kv0;
   const int32_t *slots = a.kv_indices + kv0;
-  const int64_t gh = g1 - g0, rows = (je - jb) * gh, hd = 16 * NC;
+  const int64_t gh = g1 - g0, rows = (je - jb) * gh;
   const uint8_t *kb = a.k + kvh * a.head_bytes, *vb = a.v + kvh * a.head_bytes;
   const __m512 vscale = _mm512_set1_ps(a.scale);
   for (int64_t r = 0; r < rows; ++r) {
-    const int64_t j = jb + r / gh, g = g0 + r % gh;
-    const float *qrow = a.q + ((q0 + j) * a.num_heads + kvh * a.group + g) * hd;
+    const float *qrow = a.q + block_row(a, req, kvh, g0, gh, jb, r) * 16 * NC;
     RowState &s = st[r];
-    s.q = qs + r * hd;
-    s.acc = accs + r * hd;
+    s.q = qs + r * 16 * NC;
+    s.acc = accs + r * 16 * NC;
     for (int c = 0; c < NC; ++c) {
       _mm512_store_ps(s.q + 16 * c, _mm512_mul_ps(_mm512_loadu_ps(qrow + 16 * c), vscale));  // fold the scale into q
       _mm512_store_ps(s.acc + 16 * c, _mm512_setzero_ps());
     }
     s.mx = -__builtin_inff();
     s.sum = 0.0f;
-    s.lim = kv_len - q_len + j + 1;
+    s.lim = kv_len - q_len + jb + r / gh + 1;
   }
   const int64_t n = kv_len - q_len + je;  // keys seen by the last row
   prefetch_rows(kb, vb, slots, std::min<int64_t>(n, kPrefetchTiles * kKeyTile), a.slot_bytes, a.head_bytes);
@@ -440,13 +467,15 @@ static void attention_block(const AttnArgs &a, int64_t req, int64_t kvh, int64_t
       --r0;
       st[r0].cnt = static_cast<int>(std::min<int64_t>(kKeyTile, st[r0].lim - i0));
     }
-    for (int64_t r = r0; r < rows; ++r) row_scores<NC, DT>(st[r], kr);
-    for (int64_t r = r0; r < rows; ++r) row_softmax(st[r]);
-    for (int64_t r = r0; r < rows; ++r) row_accumulate<NC, DT>(st[r], vr);
+    if (DT != TSGL_F32 && rows - r0 >= 2) {
+      widen_tile<NC, DT>(kt, vt, kr, vr, tile);
+      tile_rows<NC, TSGL_F32>(st, r0, rows, kr, vr);
+    } else {
+      tile_rows<NC, DT>(st, r0, rows, kr, vr);
+    }
   }
   for (int64_t r = 0; r < rows; ++r) {
-    const int64_t j = jb + r / gh, g = g0 + r % gh;
-    float *o = a.out + ((q0 + j) * a.num_heads + kvh * a.group + g) * hd;
+    float *o = a.out + block_row(a, req, kvh, g0, gh, jb, r) * 16 * NC;
     const __m512 inv = _mm512_set1_ps(1.0f / st[r].sum);
     for (int c = 0; c < NC; ++c) _mm512_storeu_ps(o + 16 * c, _mm512_mul_ps(_mm512_load_ps(st[r].acc + 16 * c), inv));
   }
