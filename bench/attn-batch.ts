@@ -7,6 +7,7 @@
  * is not cache-hot. Prints time per call and the KV bytes read per second.
  *   node --import tsx bench/attn-batch.ts [--heads 9] [--kv-heads 3] [--head-dim 64] [--batch 32,64]
  *     [--ctx-min 256] [--ctx-max 400] [--ext 128] [--prefix 2048] [--dtype f32,f16,bf16] [--threads 1,2]
+ *     [--isa avx2] [--contig] (slots in order instead of shuffled: the best case for the hardware prefetcher)
  */
 import { parseArgs } from 'node:util';
 import * as ops from '../src/native/ops.js';
@@ -17,7 +18,7 @@ const { values: v } = parseArgs({
     batch: { type: 'string', default: '32,64' }, 'ctx-min': { type: 'string', default: '256' }, 'ctx-max': { type: 'string', default: '400' },
     ext: { type: 'string', default: '128' }, prefix: { type: 'string', default: '2048,0' }, layers: { type: 'string', default: '8' },
     dtype: { type: 'string', default: 'f32' }, threads: { type: 'string', default: '1,2' }, reps: { type: 'string', default: '40' },
-    cpu: { type: 'boolean', default: false }, 'no-decode': { type: 'boolean', default: false }, 'no-extend': { type: 'boolean', default: false },
+    cpu: { type: 'boolean', default: false }, contig: { type: 'boolean', default: false }, isa: { type: 'string' }, 'no-decode': { type: 'boolean', default: false }, 'no-extend': { type: 'boolean', default: false },
   },
 });
 const H = Number(v.heads), KVH = Number(v['kv-heads']), D = Number(v['head-dim']), NL = Number(v.layers), reps = Number(v.reps);
@@ -25,6 +26,7 @@ const batches = v.batch!.split(',').map(Number), prefixes = v.prefix!.split(',')
 const cmin = Number(v['ctx-min']), cmax = Number(v['ctx-max']);
 const dtypes = v.dtype!.split(',').map((s) => ({ f32: ops.DType.F32, f16: ops.DType.F16, bf16: ops.DType.BF16 })[s]!);
 
+if (v.isa) ops.setIsa(v.isa as ops.IsaName);
 let seed = 12345;
 const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296);
 function shuffled(n: number): Int32Array {
@@ -49,7 +51,7 @@ const numSlots = Math.max(totalDecode, totalExt) + 1;
 for (const dtype of dtypes) {
   const eb = dtype === ops.DType.F32 ? 4 : 2;
   const pool = ops.createKvPool(NL, numSlots, KVH, D, dtype);
-  const all = shuffled(numSlots - 1);
+  const all = v.contig ? Int32Array.from({ length: numSlots - 1 }, (_, i) => i + 1) : shuffled(numSlots - 1);
   const chunk = 4096, kk = new Float32Array(chunk * KVH * D).map(() => rand() - 0.5), vv = kk.map(() => rand() - 0.5);
   for (let l = 0; l < NL; l++) for (let s = 0; s < all.length; s += chunk) {
     const n = Math.min(chunk, all.length - s);

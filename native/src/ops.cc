@@ -300,7 +300,9 @@ void tsgl_attention(float *out, const float *q, const tsgl_kv_pool *p, int64_t l
   a.kv_indices = kv_indices;
   a.scale = scale;
   const int64_t hd = a.head_dim;
-  if (tsgl_get_isa() == TSGL_ISA_AVX512 && (hd == 16 || hd == 32 || hd == 64 || hd == 128 || hd == 256)) {
+  const int isa = tsgl_get_isa();
+  if ((isa == TSGL_ISA_AVX512 || isa == TSGL_ISA_AVX2) && (hd == 16 || hd == 32 || hd == 64 || hd == 128 || hd == 256)) {
+    const auto group_fn = isa == TSGL_ISA_AVX512 ? avx512_attention_group : avx2_attention_group;
     // Work items (request, kv head, head split, chunk of kQChunk queries): the heads of one GQA
     // group share each K/V read. Few items (decode at small batch) split each group into
     // `splits` head ranges so every thread gets work; a long prefill spreads by query chunks.
@@ -324,7 +326,7 @@ void tsgl_attention(float *out, const float *q, const tsgl_kv_pool *p, int64_t l
         const int64_t local = i - cs[r] * nkv * splits, nch = cs[r + 1] - cs[r];
         const int64_t hs = local / nch, c = local % nch, h = hs / splits, s = hs % splits;
         const int64_t q_len = q_indptr[r + 1] - q_indptr[r];
-        avx512_attention_group(a, r, h, group * s / splits, group * (s + 1) / splits, c * kQChunk, std::min(q_len, (c + 1) * kQChunk));
+        group_fn(a, r, h, group * s / splits, group * (s + 1) / splits, c * kQChunk, std::min(q_len, (c + 1) * kQChunk));
       }
     });
     return;
