@@ -6,7 +6,7 @@
  * the pool as in a long-running server, and decode cycles through --layers layers so the KV
  * is not cache-hot. Prints time per call and the KV bytes read per second.
  *   node --import tsx bench/attn-batch.ts [--heads 9] [--kv-heads 3] [--head-dim 64] [--batch 32,64]
- *     [--ctx-min 256] [--ctx-max 400] [--ext 128] [--prefix 2048] [--dtype f32,f16,bf16] [--threads 1,2]
+ *     [--ctx-min 256] [--ctx-max 400] [--ext 128] [--ext-reqs 1] [--prefix 2048] [--dtype f32,f16,bf16] [--threads 1,2]
  *     [--isa avx2] [--contig] (slots in order instead of shuffled: the best case for the hardware prefetcher)
  */
 import { parseArgs } from 'node:util';
@@ -16,7 +16,7 @@ const { values: v } = parseArgs({
   options: {
     heads: { type: 'string', default: '9' }, 'kv-heads': { type: 'string', default: '3' }, 'head-dim': { type: 'string', default: '64' },
     batch: { type: 'string', default: '32,64' }, 'ctx-min': { type: 'string', default: '256' }, 'ctx-max': { type: 'string', default: '400' },
-    ext: { type: 'string', default: '128' }, prefix: { type: 'string', default: '2048,0' }, layers: { type: 'string', default: '8' },
+    ext: { type: 'string', default: '128' }, 'ext-reqs': { type: 'string', default: '1' }, prefix: { type: 'string', default: '2048,0' }, layers: { type: 'string', default: '8' },
     dtype: { type: 'string', default: 'f32' }, threads: { type: 'string', default: '1,2' }, reps: { type: 'string', default: '40' },
     cpu: { type: 'boolean', default: false }, contig: { type: 'boolean', default: false }, isa: { type: 'string' }, 'no-decode': { type: 'boolean', default: false }, 'no-extend': { type: 'boolean', default: false },
   },
@@ -46,7 +46,7 @@ function time(fn: () => void, n: number): number {
   return best;
 }
 
-const maxB = Math.max(...batches), totalDecode = maxB * cmax, totalExt = Math.max(...prefixes) + ext;
+const maxB = Math.max(...batches), totalDecode = maxB * cmax, totalExt = Number(v['ext-reqs']) * (Math.max(...prefixes) + ext);
 const numSlots = Math.max(totalDecode, totalExt) + 1;
 for (const dtype of dtypes) {
   const eb = dtype === ops.DType.F32 ? 4 : 2;
@@ -71,11 +71,13 @@ for (const dtype of dtypes) {
       process.stdout.write(`${dn} threads ${t} decode batch ${B} ctx ${cmin}-${cmax}: ${(ms * 1000).toFixed(0)} us  ${(bytes / ms / 1e6).toFixed(1)} GB/s\n`);
     }
     if (!v['no-extend']) for (const P of prefixes) {
-      const kvIndices = all.subarray(0, P + ext);
-      const q = new Float32Array(ext * H * D).map(() => rand() - 0.5), out = new Float32Array(ext * H * D);
-      const ms = time(() => ops.attention(out, q, pool, 0, H, 1, new Int32Array([0, ext]), new Int32Array([0, P + ext]), kvIndices, 1 / Math.sqrt(D)), Math.max(3, Math.round(reps / 8)));
-      const flop = 4 * H * D * ext * (P + (ext + 1) / 2);  // QK^T and PV over the causal band
-      process.stdout.write(`${dn} threads ${t} extend ${ext} over prefix ${P}: ${ms.toFixed(2)} ms  ${(flop / ms / 1e6).toFixed(1)} GFLOP/s\n`);
+      // R requests of ext new tokens over P cached ones each, on disjoint slots
+      const R = Number(v['ext-reqs']), qIndptr = Int32Array.from({ length: R + 1 }, (_, i) => i * ext);
+      const kvIndptr = Int32Array.from({ length: R + 1 }, (_, i) => i * (P + ext)), kvIndices = all.subarray(0, R * (P + ext));
+      const q = new Float32Array(R * ext * H * D).map(() => rand() - 0.5), out = new Float32Array(R * ext * H * D);
+      const ms = time(() => ops.attention(out, q, pool, 0, H, R, qIndptr, kvIndptr, kvIndices, 1 / Math.sqrt(D)), Math.max(3, Math.round(reps / 8)));
+      const flop = R * 4 * H * D * ext * (P + (ext + 1) / 2);  // QK^T and PV over the causal band
+      process.stdout.write(`${dn} threads ${t} extend ${R}x${ext} over prefix ${P}: ${ms.toFixed(2)} ms  ${(flop / ms / 1e6).toFixed(1)} GFLOP/s\n`);
     }
   }
   ops.freeKvPool(pool);

@@ -4,7 +4,8 @@
  *
  * Invariants (vs the scalar reference): conversions, dequantization, activation quantization,
  * add/bias/rope are bit-identical; reductions (dots, norms, attention) differ only by
- * summation order; gluMul uses a polynomial exp (a few ulp).
+ * summation order; gluMul and the blocked attention use a polynomial exp (a few ulp).
+ * Blocked attention (attention_group): see its section; results do not depend on threads.
  * Standard headers are included before the target pragma so no baseline inline code is
  * emitted with AVX2 instructions.
  */
