@@ -226,6 +226,13 @@ tsgl_kv_pool *tsgl_kv_pool_create(int64_t num_layers, int64_t num_slots, int64_t
     delete p;
     return nullptr;
   }
+#ifdef MADV_HUGEPAGE
+  // Transparent huge pages where the system allows them on request (THP "madvise" mode):
+  // attention reads rows of scattered slots, and 2 MiB pages keep those reads off the TLB
+  // miss path. Advisory; failure is harmless.
+  madvise(k, len, MADV_HUGEPAGE);
+  madvise(v, len, MADV_HUGEPAGE);
+#endif
   p->k = static_cast<uint8_t *>(k);
   p->v = static_cast<uint8_t *>(v);
   return p;
@@ -293,7 +300,9 @@ void tsgl_attention(float *out, const float *q, const tsgl_kv_pool *p, int64_t l
   a.kv_indices = kv_indices;
   a.scale = scale;
   const int64_t hd = a.head_dim;
-  if (tsgl_get_isa() == TSGL_ISA_AVX512 && (hd == 16 || hd == 32 || hd == 64 || hd == 128 || hd == 256)) {
+  const int isa = tsgl_get_isa();
+  if ((isa == TSGL_ISA_AVX512 || isa == TSGL_ISA_AVX2) && (hd == 16 || hd == 32 || hd == 64 || hd == 128 || hd == 256)) {
+    const auto group_fn = isa == TSGL_ISA_AVX512 ? avx512_attention_group : avx2_attention_group;
     // Work items (request, kv head, head split, chunk of kQChunk queries): the heads of one GQA
     // group share each K/V read. Few items (decode at small batch) split each group into
     // `splits` head ranges so every thread gets work; a long prefill spreads by query chunks.
@@ -305,15 +314,19 @@ void tsgl_attention(float *out, const float *q, const tsgl_kv_pool *p, int64_t l
     const int64_t group = a.group, nkv = a.num_kv_heads;
     const int64_t base = cs[num_reqs] * nkv, want = 2 * static_cast<int64_t>(pool_num_threads());
     const int64_t splits = base >= want ? 1 : std::min<int64_t>(group, (want + base - 1) / std::max<int64_t>(1, base));
-    parallel_for(cs[num_reqs] * nkv * splits, [&](int64_t i0, int64_t i1, int) {
-      int64_t r = 0;
-      for (int64_t i = i0; i < i1; ++i) {
+    // Items are claimed one at a time from a shared counter: KV lengths differ per request
+    // and another process may take a core, so a static split would leave a thread idle.
+    // Each item writes its own output rows, so who runs it does not change the result.
+    const int64_t items = cs[num_reqs] * nkv * splits;
+    std::atomic<int64_t> next{0};
+    parallel_for(std::min<int64_t>(items, pool_num_threads()), [&](int64_t, int64_t, int) {
+      for (int64_t i = next.fetch_add(1, std::memory_order_relaxed); i < items; i = next.fetch_add(1, std::memory_order_relaxed)) {
         // item = (request r, kv head h, split s, chunk c): ordered by request, kv head, split, chunk
-        while (i >= cs[r + 1] * nkv * splits) ++r;
+        const int64_t r = std::upper_bound(cs + 1, cs + num_reqs + 1, i / (nkv * splits)) - (cs + 1);
         const int64_t local = i - cs[r] * nkv * splits, nch = cs[r + 1] - cs[r];
         const int64_t hs = local / nch, c = local % nch, h = hs / splits, s = hs % splits;
         const int64_t q_len = q_indptr[r + 1] - q_indptr[r];
-        avx512_attention_group(a, r, h, group * s / splits, group * (s + 1) / splits, c * kQChunk, std::min(q_len, (c + 1) * kQChunk));
+        group_fn(a, r, h, group * s / splits, group * (s + 1) / splits, c * kQChunk, std::min(q_len, (c + 1) * kQChunk));
       }
     });
     return;

@@ -49,7 +49,8 @@ test('storeKv / loadKv round trip per dtype', () => {
 interface Req { prefix: number; qLen: number }
 
 function runCase(dtype: ops.DTypeId, numKvHeads: number, group: number, hd: number, reqs: Req[], rand: () => number): void {
-  const numHeads = numKvHeads * group, numSlots = 200, scale = 1 / Math.sqrt(hd);
+  const totalKvLen = reqs.reduce((n, r) => n + r.prefix + r.qLen, 0);
+  const numHeads = numKvHeads * group, numSlots = Math.max(200, totalKvLen + 1), scale = 1 / Math.sqrt(hd);
   const pool = ops.createKvPool(1, numSlots, numKvHeads, hd, dtype);
   const qIndptr = new Int32Array(reqs.length + 1), kvIndptr = new Int32Array(reqs.length + 1);
   reqs.forEach((r, i) => {
@@ -128,6 +129,23 @@ test('attention: mixed prefill/decode batch, GQA 1/2/4, all KV dtypes', () => {
   runCase(DType.F16, 2, 5, 256, [{ prefix: 45, qLen: 1 }], rand);
   runCase(DType.F32, 3, 3, 64, [{ prefix: 100, qLen: 1 }], rand);
   runCase(DType.BF16, 2, 9, 128, [{ prefix: 0, qLen: 37 }, { prefix: 64, qLen: 1 }], rand);
+});
+
+test('attention: blocked kernels (AVX-512 16-key / AVX2 8-key tiles), edges, all KV dtypes', () => {
+  const rand = rng(32);
+  // Decode batches: kv_len 1, tile remainders around 8 and 16, lengths that differ per request
+  // (items claimed dynamically by the threads).
+  const decode: Req[] = [0, 6, 7, 8, 14, 15, 16, 23, 31, 32, 47].map((prefix) => ({ prefix, qLen: 1 }));
+  // Extend: new tokens over a cached prefix, the blocks' query sub-blocks and causal edges.
+  const extend: Req[] = [{ prefix: 29, qLen: 21 }, { prefix: 8, qLen: 8 }, { prefix: 0, qLen: 17 }, { prefix: 16, qLen: 1 }];
+  for (const dtype of [DType.F32, DType.F16, DType.BF16] as const) {
+    for (const [group, hd] of [[1, 64], [2, 128], [3, 64], [4, 32], [5, 16], [6, 64], [7, 128]] as const) {
+      runCase(dtype, 1 + (group % 2), group, hd, decode, rand);
+    }
+    runCase(dtype, 2, 3, 64, extend, rand);
+    runCase(dtype, 1, 7, 128, extend, rand);
+    runCase(dtype, 1, 5, 256, [{ prefix: 11, qLen: 9 }], rand);  // head_dim 256: 16 rows per block
+  }
 });
 
 test('attention and KV pool argument errors', () => {

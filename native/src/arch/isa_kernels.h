@@ -61,4 +61,9 @@ const IsaKernels &avx2_kernels();
 const IsaKernels &avx512_kernels();      // maddubs int8 path
 const IsaKernels &avx512vnni_kernels();  // dpbusd int8 path
 
+// Blocked attention of query heads kv_head * group + [gb, ge) (one GQA group) for queries
+// j0..j1 of request req, each K/V tile read once for all of them; false (nothing written)
+// when head_dim is not 16/32/64/128/256. AVX2 twin of avx512_attention_group (kernels_avx2.cc).
+bool avx2_attention_group(const AttnArgs &a, int64_t req, int64_t kv_head, int64_t gb, int64_t ge, int64_t j0, int64_t j1);
+
 }  // namespace tsgl

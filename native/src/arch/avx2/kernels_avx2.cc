@@ -4,10 +4,12 @@
  *
  * Invariants (vs the scalar reference): conversions, dequantization, activation quantization,
  * add/bias/rope are bit-identical; reductions (dots, norms, attention) differ only by
- * summation order; gluMul uses a polynomial exp (a few ulp).
+ * summation order; gluMul and the blocked attention use a polynomial exp (a few ulp).
+ * Blocked attention (attention_group): see its section; results do not depend on threads.
  * Standard headers are included before the target pragma so no baseline inline code is
  * emitted with AVX2 instructions.
  */
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -234,12 +236,222 @@ static void scale_to(float *out, const float *acc, float s, int64_t n) {
 
 #include "../attention_impl.inc"
 
+// --- Blocked online-softmax attention (flash-attention style), 8-key tiles ---
+//
+// The AVX-512 file's scheme on 8 lanes: a work item is a block of rows (query j, head g)
+// sharing one KV head; keys are walked in tiles of 8 whose K/V rows are read from memory once
+// (next tile prefetched) and reused from L1 by every row; per tile three passes over the rows
+// (8 scores from one hadd tree, 8-lane polynomial exp with one max/rescale, then p * V).
+// A row's arithmetic depends only on its own tiles (multiples of 8 from key 0): results do
+// not depend on blocking or threads. Needs head_dim = 8 * NC, NC in {2, 4, 8, 16, 32}.
+template <int DT>
+static inline __m256 load_kv8t(const uint8_t *p, int64_t i) {
+  if (DT == TSGL_F32) return _mm256_loadu_ps(reinterpret_cast<const float *>(p) + i);
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(reinterpret_cast<const uint16_t *>(p) + i));
+  if (DT == TSGL_F16) return _mm256_cvtph_ps(h);
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+constexpr int kKeyTile = 8;
+constexpr int kStateFloats = 4096;  // per block: rows * head_dim floats of q and of accumulator
+
+struct RowState {
+  float *q, *acc;        // [head_dim] each: scaled query, V accumulator
+  float mx, sum, corr;   // running max, sum of exp; this tile's rescale of acc
+  int cnt;               // keys of this tile the row sees
+  int64_t lim;           // keys visible to this row: [0, lim)
+  alignas(32) float p[kKeyTile];  // this tile's scores, then their exp
+};
+
+// 8 vectors -> one whose lane t is the horizontal sum of v[t] (fixed order).
+static inline __m256 transpose_reduce8(const __m256 *v) {
+  const __m256 t0 = _mm256_hadd_ps(v[0], v[1]), t1 = _mm256_hadd_ps(v[2], v[3]);
+  const __m256 t2 = _mm256_hadd_ps(v[4], v[5]), t3 = _mm256_hadd_ps(v[6], v[7]);
+  const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+  return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+static inline __m256 valid_lanes(int cnt) {
+  return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(cnt), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+}
+
+template <int NC, int DT>
+static inline void row_scores(RowState &s, const uint8_t *const *kr) {
+  __m256 part[kKeyTile];
+  for (int t = 0; t < kKeyTile; ++t) {
+    if (t < s.cnt) {
+      __m256 d = _mm256_mul_ps(_mm256_load_ps(s.q), load_kv8t<DT>(kr[t], 0));
+      for (int c = 1; c < NC; ++c) d = _mm256_fmadd_ps(_mm256_load_ps(s.q + 8 * c), load_kv8t<DT>(kr[t], 8 * c), d);
+      part[t] = d;
+    } else {
+      part[t] = _mm256_setzero_ps();
+    }
+  }
+  _mm256_store_ps(s.p, _mm256_blendv_ps(_mm256_set1_ps(-__builtin_inff()), transpose_reduce8(part), valid_lanes(s.cnt)));
+}
+
+static inline void row_softmax(RowState &s) {
+  const __m256 sc = _mm256_load_ps(s.p);
+  const float bmx = hmax(sc);
+  const float nmx = bmx > s.mx ? bmx : s.mx;
+  const __m256 p = _mm256_and_ps(valid_lanes(s.cnt), exp_ps(_mm256_sub_ps(sc, _mm256_set1_ps(nmx))));
+  s.corr = 1.0f;  // acc * 1 is exact
+  if (nmx != s.mx) {
+    s.corr = s.mx == -__builtin_inff() ? 0.0f : expf(s.mx - nmx);
+    s.sum *= s.corr;
+    s.mx = nmx;
+  }
+  s.sum += hsum(p);
+  _mm256_store_ps(s.p, p);
+}
+
+template <int NC, int DT>
+static inline void row_accumulate(RowState &s, const uint8_t *const *vr) {
+  const __m256 vc = _mm256_set1_ps(s.corr);
+  for (int c0 = 0; c0 < NC; c0 += 8) {  // 8 accumulators at a time (16 ymm registers)
+    constexpr int kW = NC < 8 ? NC : 8;
+    __m256 acc[kW];
+    for (int c = 0; c < kW; ++c) acc[c] = _mm256_mul_ps(_mm256_load_ps(s.acc + 8 * (c0 + c)), vc);
+    for (int t = 0; t < s.cnt; ++t) {
+      const __m256 vp = _mm256_set1_ps(s.p[t]);
+      for (int c = 0; c < kW; ++c) acc[c] = _mm256_fmadd_ps(vp, load_kv8t<DT>(vr[t], 8 * (c0 + c)), acc[c]);
+    }
+    for (int c = 0; c < kW; ++c) _mm256_store_ps(s.acc + 8 * (c0 + c), acc[c]);
+  }
+}
+
+template <int NC, int DT>
+static inline void tile_rows(RowState *st, int64_t r0, int64_t rows, const uint8_t *const *kr, const uint8_t *const *vr) {
+  for (int64_t r = r0; r < rows; ++r) row_scores<NC, DT>(st[r], kr);
+  for (int64_t r = r0; r < rows; ++r) row_softmax(st[r]);
+  for (int64_t r = r0; r < rows; ++r) row_accumulate<NC, DT>(st[r], vr);
+}
+
+// F16/BF16 rows of a tile widened once to f32 (exact). kt, vt: [kKeyTile, 8 * NC].
+template <int NC, int DT>
+static inline void widen_tile(float *kt, float *vt, const uint8_t **kr, const uint8_t **vr, int tile) {
+  for (int t = 0; t < tile; ++t) {
+    for (int c = 0; c < NC; ++c) {
+      _mm256_store_ps(kt + t * 8 * NC + 8 * c, load_kv8t<DT>(kr[t], 8 * c));
+      _mm256_store_ps(vt + t * 8 * NC + 8 * c, load_kv8t<DT>(vr[t], 8 * c));
+    }
+    kr[t] = reinterpret_cast<const uint8_t *>(kt + t * 8 * NC);
+    vr[t] = reinterpret_cast<const uint8_t *>(vt + t * 8 * NC);
+  }
+}
+
+static inline void prefetch_rows(const uint8_t *kb, const uint8_t *vb, const int32_t *slots, int64_t n,
+                                 int64_t slot_bytes, int64_t head_bytes) {
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t off = slots[t] * slot_bytes;
+    for (int64_t b = 0; b < head_bytes; b += 64) {
+      _mm_prefetch(reinterpret_cast<const char *>(kb + off + b), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char *>(vb + off + b), _MM_HINT_T0);
+    }
+  }
+}
+
+static inline int64_t block_row(const AttnArgs &a, int64_t req, int64_t kvh, int64_t g0, int64_t gh, int64_t jb, int64_t r) {
+  return (a.q_indptr[req] + jb + r / gh) * a.num_heads + kvh * a.group + g0 + r % gh;
+}
+
+template <int NC>
+static void init_rows(const AttnArgs &a, RowState *st, float *qs, float *accs, int64_t req, int64_t kvh, int64_t g0,
+                      int64_t gh, int64_t jb, int64_t rows) {
+  const int64_t q_len = a.q_indptr[req + 1] - a.q_indptr[req], kv_len = a.kv_indptr[req + 1] - a.kv_indptr[req];
+  const __m256 vscale = _mm256_set1_ps(a.scale);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *qrow = a.q + block_row(a, req, kvh, g0, gh, jb, r) * 8 * NC;
+    RowState &s = st[r];
+    s.q = qs + r * 8 * NC;
+    s.acc = accs + r * 8 * NC;
+    for (int c = 0; c < NC; ++c) {
+      _mm256_store_ps(s.q + 8 * c, _mm256_mul_ps(_mm256_loadu_ps(qrow + 8 * c), vscale));  // fold the scale into q
+      _mm256_store_ps(s.acc + 8 * c, _mm256_setzero_ps());
+    }
+    s.mx = -__builtin_inff();
+    s.sum = 0.0f;
+    s.lim = kv_len - q_len + jb + r / gh + 1;
+  }
+}
+
+// Rows (j, g) for queries [jb, je) x heads [g0, g1) of kv head kvh's group, request req;
+// rows * head_dim <= kStateFloats; row r = (j - jb) * (g1 - g0) + (g - g0).
+template <int NC, int DT>
+static void attention_block(const AttnArgs &a, int64_t req, int64_t kvh, int64_t g0, int64_t g1, int64_t jb, int64_t je) {
+  constexpr int kMaxRows = kStateFloats / (8 * NC) < 64 ? kStateFloats / (8 * NC) : 64;
+  alignas(32) float qs[kStateFloats], accs[kStateFloats];  // [rows, head_dim] each
+  alignas(32) float kt[DT == TSGL_F32 ? 1 : kKeyTile * 8 * NC], vt[DT == TSGL_F32 ? 1 : kKeyTile * 8 * NC];
+  RowState st[kMaxRows];
+  const int64_t gh = g1 - g0, rows = (je - jb) * gh;
+  init_rows<NC>(a, st, qs, accs, req, kvh, g0, gh, jb, rows);
+  const int32_t *slots = a.kv_indices + a.kv_indptr[req];
+  const uint8_t *kb = a.k + kvh * a.head_bytes, *vb = a.v + kvh * a.head_bytes;
+  const int64_t n = st[rows - 1].lim;  // keys seen by the last row
+  prefetch_rows(kb, vb, slots, std::min<int64_t>(n, kKeyTile), a.slot_bytes, a.head_bytes);
+  for (int64_t i0 = 0; i0 < n; i0 += kKeyTile) {
+    if (i0 + kKeyTile < n) prefetch_rows(kb, vb, slots + i0 + kKeyTile, std::min<int64_t>(kKeyTile, n - i0 - kKeyTile), a.slot_bytes, a.head_bytes);
+    const uint8_t *kr[kKeyTile], *vr[kKeyTile];
+    const int tile = static_cast<int>(std::min<int64_t>(kKeyTile, n - i0));
+    for (int t = 0; t < tile; ++t) {
+      kr[t] = kb + slots[i0 + t] * a.slot_bytes;
+      vr[t] = vb + slots[i0 + t] * a.slot_bytes;
+    }
+    int64_t r0 = rows;  // rows [r0, rows) see part of this tile
+    while (r0 > 0 && st[r0 - 1].lim > i0) {
+      --r0;
+      st[r0].cnt = static_cast<int>(std::min<int64_t>(kKeyTile, st[r0].lim - i0));
+    }
+    if (DT != TSGL_F32 && rows - r0 >= 2) {
+      widen_tile<NC, DT>(kt, vt, kr, vr, tile);
+      tile_rows<NC, TSGL_F32>(st, r0, rows, kr, vr);
+    } else {
+      tile_rows<NC, DT>(st, r0, rows, kr, vr);
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r) scale_to(a.out + block_row(a, req, kvh, g0, gh, jb, r) * 8 * NC, st[r].acc, 1.0f / st[r].sum, 8 * NC);
+}
+
+// Heads [gb, ge) x queries [j0, j1) in blocks that fit the state arrays.
+template <int NC, int DT>
+static void attention_group_fast(const AttnArgs &a, int64_t req, int64_t kvh, int64_t gb, int64_t ge, int64_t j0, int64_t j1) {
+  constexpr int64_t kMaxRows = kStateFloats / (8 * NC) < 64 ? kStateFloats / (8 * NC) : 64;
+  for (int64_t g0 = gb; g0 < ge; g0 += kMaxRows) {
+    const int64_t g1 = std::min(ge, g0 + kMaxRows), qb = kMaxRows / (g1 - g0);
+    for (int64_t jb = j0; jb < j1; jb += qb) attention_block<NC, DT>(a, req, kvh, g0, g1, jb, std::min(j1, jb + qb));
+  }
+}
+
+template <int NC>
+static void attention_group_dt(const AttnArgs &a, int64_t req, int64_t kvh, int64_t gb, int64_t ge, int64_t j0, int64_t j1) {
+  switch (a.dtype) {
+    case TSGL_F32: attention_group_fast<NC, TSGL_F32>(a, req, kvh, gb, ge, j0, j1); break;
+    case TSGL_F16: attention_group_fast<NC, TSGL_F16>(a, req, kvh, gb, ge, j0, j1); break;
+    default: attention_group_fast<NC, TSGL_BF16>(a, req, kvh, gb, ge, j0, j1); break;
+  }
+}
+
+static bool attention_group(const AttnArgs &a, int64_t req, int64_t kvh, int64_t gb, int64_t ge, int64_t j0, int64_t j1) {
+  switch (a.head_dim) {
+    case 16: attention_group_dt<2>(a, req, kvh, gb, ge, j0, j1); return true;
+    case 32: attention_group_dt<4>(a, req, kvh, gb, ge, j0, j1); return true;
+    case 64: attention_group_dt<8>(a, req, kvh, gb, ge, j0, j1); return true;
+    case 128: attention_group_dt<16>(a, req, kvh, gb, ge, j0, j1); return true;
+    case 256: attention_group_dt<32>(a, req, kvh, gb, ge, j0, j1); return true;
+    default: return false;
+  }
+}
+
 }  // namespace avx2
 }  // namespace tsgl
 
 #pragma GCC pop_options
 
 namespace tsgl {
+bool avx2_attention_group(const AttnArgs &a, int64_t req, int64_t kv_head, int64_t gb, int64_t ge, int64_t j0, int64_t j1) {
+  return avx2::attention_group(a, req, kv_head, gb, ge, j0, j1);
+}
+
 const IsaKernels &avx2_kernels() {
   static const IsaKernels k = {
       "avx2",           avx2::dequant_row, avx2::store_row,    avx2::dot_f32,

@@ -8,6 +8,7 @@
  * element-wise ops; reductions differ from scalar only by summation order; polynomial exp).
  * Standard headers come before the target pragma.
  */
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <cstdint>
@@ -301,9 +302,16 @@ static inline __m512 transpose_reduce16(const __m512 *v) {
   return _mm512_add_ps(_mm512_shuffle_f32x4(v01, v23, 0x88), _mm512_shuffle_f32x4(v01, v23, 0xdd));
 }
 
-// Online-softmax attention of one (request, head) pair, 16 keys at a time: scores of 16 keys
-// come out of one transposed reduction, exp is vectorized, and the running max / sum rescale
-// the V accumulator (flash-attention style). Needs head_dim % 16 == 0 and <= 256.
+// --- Blocked online-softmax attention (flash-attention style) ---
+//
+// A work item is a block of "rows" (query j, head g) that share one KV head: the queries of a
+// chunk times the GQA heads of a group. Keys are walked in tiles of 16; each tile's K and V
+// rows are read from memory once and reused from L1 by every row of the block, while the next
+// tiles' rows are prefetched (slots are scattered, so the hardware prefetcher cannot). Per row
+// and tile: 16 scores from one transposed reduction, a 16-lane polynomial exp, one max/rescale,
+// then the V accumulation. A row's arithmetic depends only on its own tiles (multiples of 16
+// from key 0), never on the block it sits in: results do not depend on blocking or threads.
+// Needs head_dim = 16 * NC, NC in {1, 2, 4, 8, 16}.
 template <int DT>
 static inline __m512 load_kv16t(const uint8_t *p, int64_t i) {
   if (DT == TSGL_F32) return _mm512_loadu_ps(reinterpret_cast<const float *>(p) + i);
@@ -311,148 +319,176 @@ static inline __m512 load_kv16t(const uint8_t *p, int64_t i) {
   return DT == TSGL_F16 ? load_f16x16(h) : load_bf16x16(h);
 }
 
-// Queries j0..j1 of request req, head `head`.
+constexpr int kKeyTile = 16;     // keys per tile (one zmm of scores)
+constexpr int kPrefetchTiles = 1;  // tiles ahead whose K/V rows are prefetched (1 and 2 measured alike)
+constexpr int kStateFloats = 4096;  // per block: rows * head_dim floats of q and of accumulator (16 KiB each)
+
+// Running state of one row: scaled query, V accumulator [16 * NC], max and sum of exp, and
+// this tile's exp'd scores p [16] with the factor corr that rescales acc before p * V.
+struct RowState {
+  float *q, *acc;
+  float mx, sum, corr;
+  int cnt;      // keys of this tile the row sees
+  int64_t lim;  // keys visible to this row: [0, lim)
+  alignas(64) float p[kKeyTile];
+};
+
+// A tile is processed in three passes over the rows (scores, softmax, V) so that the long
+// dependency chains of different rows (transposed reduction, max, exp, sum) overlap in the
+// out-of-order window; each row's arithmetic is the same as in one fused pass.
+
+// Phase 1: the row's 16 scores (keys past cnt are -inf), into s.p.
 template <int NC, int DT>
-static void attention_rows_fast(const AttnArgs &a, int64_t req, int64_t head, int64_t j0, int64_t j1) {
-  const int64_t q0 = a.q_indptr[req], q_len = a.q_indptr[req + 1] - q0;
-  const int64_t kv0 = a.kv_indptr[req], kv_len = a.kv_indptr[req + 1] - kv0;
-  const int32_t *slots = a.kv_indices + kv0;
-  const int64_t hd = a.head_dim;
-  const int64_t kv_off = (head / a.group) * a.head_bytes;
-  const uint8_t *kb = a.k + kv_off, *vb = a.v + kv_off;
-  for (int64_t j = j0; j < j1; ++j) {
-    const int64_t row = (q0 + j) * a.num_heads + head;
-    const float *qrow = a.q + row * hd;
-    const int64_t n = kv_len - q_len + j + 1;
-    __m512 qv[NC], acc[NC];
-    const __m512 vscale = _mm512_set1_ps(a.scale);
-    for (int c = 0; c < NC; ++c) {
-      qv[c] = _mm512_mul_ps(_mm512_loadu_ps(qrow + 16 * c), vscale);  // fold the scale into q
-      acc[c] = _mm512_setzero_ps();
+static inline void row_scores(RowState &s, const uint8_t *const *kr) {
+  __m512 qv[NC], part[kKeyTile];
+  for (int c = 0; c < NC; ++c) qv[c] = _mm512_load_ps(s.q + 16 * c);
+  for (int t = 0; t < kKeyTile; ++t) {
+    if (t < s.cnt) {
+      __m512 d = _mm512_mul_ps(qv[0], load_kv16t<DT>(kr[t], 0));
+      for (int c = 1; c < NC; ++c) d = _mm512_fmadd_ps(qv[c], load_kv16t<DT>(kr[t], 16 * c), d);
+      part[t] = d;
+    } else {
+      part[t] = _mm512_setzero_ps();
     }
-    float mx = -__builtin_inff(), sum = 0.0f;
-    for (int64_t i0 = 0; i0 < n; i0 += 16) {
-      const int cnt = static_cast<int>(n - i0 < 16 ? n - i0 : 16);
-      __m512 part[16];
-      for (int t = 0; t < 16; ++t) {
-        if (t < cnt) {
-          const uint8_t *kr = kb + slots[i0 + t] * a.slot_bytes;
-          __m512 d = _mm512_mul_ps(qv[0], load_kv16t<DT>(kr, 0));
-          for (int c = 1; c < NC; ++c) d = _mm512_fmadd_ps(qv[c], load_kv16t<DT>(kr, 16 * c), d);
-          part[t] = d;
-        } else {
-          part[t] = _mm512_setzero_ps();
-        }
-      }
-      const __mmask16 valid = static_cast<__mmask16>(cnt == 16 ? 0xffff : (1u << cnt) - 1);
-      const __m512 sc = _mm512_mask_blend_ps(valid, _mm512_set1_ps(-__builtin_inff()), transpose_reduce16(part));
-      const float bmx = _mm512_reduce_max_ps(sc);
-      const float nmx = bmx > mx ? bmx : mx;
-      const __m512 p = _mm512_maskz_mov_ps(valid, exp_ps(_mm512_sub_ps(sc, _mm512_set1_ps(nmx))));
-      if (nmx != mx) {
-        const float corr = mx == -__builtin_inff() ? 0.0f : expf(mx - nmx);
-        const __m512 vc = _mm512_set1_ps(corr);
-        for (int c = 0; c < NC; ++c) acc[c] = _mm512_mul_ps(acc[c], vc);
-        sum *= corr;
-        mx = nmx;
-      }
-      sum += _mm512_reduce_add_ps(p);
-      alignas(64) float pa[16];
-      _mm512_store_ps(pa, p);
-      for (int t = 0; t < cnt; ++t) {
-        const uint8_t *vr = vb + slots[i0 + t] * a.slot_bytes;
-        const __m512 vp = _mm512_set1_ps(pa[t]);
-        for (int c = 0; c < NC; ++c) acc[c] = _mm512_fmadd_ps(vp, load_kv16t<DT>(vr, 16 * c), acc[c]);
-      }
+  }
+  const __mmask16 valid = static_cast<__mmask16>(s.cnt == 16 ? 0xffff : (1u << s.cnt) - 1);
+  _mm512_store_ps(s.p, _mm512_mask_blend_ps(valid, _mm512_set1_ps(-__builtin_inff()), transpose_reduce16(part)));
+}
+
+// Phase 2: online softmax update: s.p = exp(score - new max) (0 past cnt), s.corr, mx, sum.
+static inline void row_softmax(RowState &s) {
+  const __m512 sc = _mm512_load_ps(s.p);
+  const float bmx = _mm512_reduce_max_ps(sc);
+  const float nmx = bmx > s.mx ? bmx : s.mx;
+  const __mmask16 valid = static_cast<__mmask16>(s.cnt == 16 ? 0xffff : (1u << s.cnt) - 1);
+  const __m512 p = _mm512_maskz_mov_ps(valid, exp_ps(_mm512_sub_ps(sc, _mm512_set1_ps(nmx))));
+  s.corr = 1.0f;  // acc * 1 is exact: same result as not rescaling
+  if (nmx != s.mx) {
+    s.corr = s.mx == -__builtin_inff() ? 0.0f : expf(s.mx - nmx);
+    s.sum *= s.corr;
+    s.mx = nmx;
+  }
+  s.sum += _mm512_reduce_add_ps(p);
+  _mm512_store_ps(s.p, p);
+}
+
+// Phase 3: acc = acc * corr + sum_t p[t] * V[t].
+template <int NC, int DT>
+static inline void row_accumulate(RowState &s, const uint8_t *const *vr) {
+  __m512 acc[NC];
+  const __m512 vc = _mm512_set1_ps(s.corr);
+  for (int c = 0; c < NC; ++c) acc[c] = _mm512_mul_ps(_mm512_load_ps(s.acc + 16 * c), vc);
+  for (int t = 0; t < s.cnt; ++t) {
+    const __m512 vp = _mm512_set1_ps(s.p[t]);
+    for (int c = 0; c < NC; ++c) acc[c] = _mm512_fmadd_ps(vp, load_kv16t<DT>(vr[t], 16 * c), acc[c]);
+  }
+  for (int c = 0; c < NC; ++c) _mm512_store_ps(s.acc + 16 * c, acc[c]);
+}
+
+static inline void prefetch_rows(const uint8_t *kb, const uint8_t *vb, const int32_t *slots, int64_t n,
+                                 int64_t slot_bytes, int64_t head_bytes) {
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t off = slots[t] * slot_bytes;
+    for (int64_t b = 0; b < head_bytes; b += 64) {
+      _mm_prefetch(reinterpret_cast<const char *>(kb + off + b), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char *>(vb + off + b), _MM_HINT_T0);
     }
-    const __m512 inv = _mm512_set1_ps(1.0f / sum);
-    float *o = a.out + row * hd;
-    for (int c = 0; c < NC; ++c) _mm512_storeu_ps(o + 16 * c, _mm512_mul_ps(acc[c], inv));
   }
 }
 
-// Query heads [gb, ge) of the GQA group of kv head `kvh` (head kvh * group + g), queries
-// j0..j1 of request req: each
-// 16-key block of K/V is read once from memory and reused from L1 by every head of the
-// group, whose running state (max, sum, V accumulator) lives in a small stack array between
-// blocks. Per head the arithmetic is exactly attention_rows_fast's (same order, same result).
+// One tile for rows [r0, rows): the three passes.
 template <int NC, int DT>
-static void attention_group_fast(const AttnArgs &a, int64_t req, int64_t kvh, int64_t gb, int64_t ge, int64_t j0, int64_t j1) {
-  constexpr int kMaxG = 8;  // heads per pass (more heads: several passes)
-  const int64_t q0 = a.q_indptr[req], q_len = a.q_indptr[req + 1] - q0;
+static inline void tile_rows(RowState *st, int64_t r0, int64_t rows, const uint8_t *const *kr, const uint8_t *const *vr) {
+  for (int64_t r = r0; r < rows; ++r) row_scores<NC, DT>(st[r], kr);
+  for (int64_t r = r0; r < rows; ++r) row_softmax(st[r]);
+  for (int64_t r = r0; r < rows; ++r) row_accumulate<NC, DT>(st[r], vr);
+}
+
+// F16/BF16 K and V rows of a tile widened once to f32 (exact), so the rows of a block do not
+// each convert them again. kt, vt: [kKeyTile, 16 * NC]; kr, vr now point into them.
+template <int NC, int DT>
+static inline void widen_tile(float *kt, float *vt, const uint8_t **kr, const uint8_t **vr, int tile) {
+  for (int t = 0; t < tile; ++t) {
+    for (int c = 0; c < NC; ++c) {
+      _mm512_store_ps(kt + t * 16 * NC + 16 * c, load_kv16t<DT>(kr[t], 16 * c));
+      _mm512_store_ps(vt + t * 16 * NC + 16 * c, load_kv16t<DT>(vr[t], 16 * c));
+    }
+    kr[t] = reinterpret_cast<const uint8_t *>(kt + t * 16 * NC);
+    vr[t] = reinterpret_cast<const uint8_t *>(vt + t * 16 * NC);
+  }
+}
+
+// Row r = (query jb + r / gh, head g0 + r % gh) of a block: its q / out row index.
+static inline int64_t block_row(const AttnArgs &a, int64_t req, int64_t kvh, int64_t g0, int64_t gh, int64_t jb, int64_t r) {
+  return (a.q_indptr[req] + jb + r / gh) * a.num_heads + kvh * a.group + g0 + r % gh;
+}
+
+// Rows (j, g) for queries [jb, je) x heads [g0, g1) of kv head kvh's group, request req;
+// (je - jb) * (g1 - g0) * head_dim <= kStateFloats. Row index (j - jb) * (g1 - g0) + (g - g0),
+// so rows are ordered by visible length.
+template <int NC, int DT>
+static void attention_block(const AttnArgs &a, int64_t req, int64_t kvh, int64_t g0, int64_t g1, int64_t jb, int64_t je) {
+  constexpr int kMaxRows = kStateFloats / (16 * NC) < 64 ? kStateFloats / (16 * NC) : 64;
+  alignas(64) float qs[kStateFloats], accs[kStateFloats];  // [rows, head_dim] each
+  alignas(64) float kt[DT == TSGL_F32 ? 1 : kKeyTile * 16 * NC], vt[DT == TSGL_F32 ? 1 : kKeyTile * 16 * NC];
+  RowState st[kMaxRows];
+  const int64_t q_len = a.q_indptr[req + 1] - a.q_indptr[req];
   const int64_t kv0 = a.kv_indptr[req], kv_len = a.kv_indptr[req + 1] - kv0;
   const int32_t *slots = a.kv_indices + kv0;
-  const int64_t hd = a.head_dim, group = a.group;
-  const int64_t kv_off = kvh * a.head_bytes;
-  const uint8_t *kb = a.k + kv_off, *vb = a.v + kv_off;
-  alignas(64) float qs[kMaxG][NC * 16], accs[kMaxG][NC * 16];
-  float mxs[kMaxG], sums[kMaxG];
+  const int64_t gh = g1 - g0, rows = (je - jb) * gh;
+  const uint8_t *kb = a.k + kvh * a.head_bytes, *vb = a.v + kvh * a.head_bytes;
   const __m512 vscale = _mm512_set1_ps(a.scale);
-  for (int64_t j = j0; j < j1; ++j) {
-    const int64_t n = kv_len - q_len + j + 1;
-    for (int64_t g0 = gb; g0 < ge; g0 += kMaxG) {
-      const int gn = static_cast<int>(ge - g0 < kMaxG ? ge - g0 : kMaxG);
-      const int64_t row0 = (q0 + j) * a.num_heads + kvh * group + g0;
-      for (int g = 0; g < gn; ++g) {
-        const float *qrow = a.q + (row0 + g) * hd;
-        for (int c = 0; c < NC; ++c) {
-          _mm512_store_ps(qs[g] + 16 * c, _mm512_mul_ps(_mm512_loadu_ps(qrow + 16 * c), vscale));  // fold the scale into q
-          _mm512_store_ps(accs[g] + 16 * c, _mm512_setzero_ps());
-        }
-        mxs[g] = -__builtin_inff();
-        sums[g] = 0.0f;
-      }
-      for (int64_t i0 = 0; i0 < n; i0 += 16) {
-        const int cnt = static_cast<int>(n - i0 < 16 ? n - i0 : 16);
-        const __mmask16 valid = static_cast<__mmask16>(cnt == 16 ? 0xffff : (1u << cnt) - 1);
-        for (int g = 0; g < gn; ++g) {
-          __m512 qv[NC], acc[NC];
-          for (int c = 0; c < NC; ++c) {
-            qv[c] = _mm512_load_ps(qs[g] + 16 * c);
-            acc[c] = _mm512_load_ps(accs[g] + 16 * c);
-          }
-          __m512 part[16];
-          for (int t = 0; t < 16; ++t) {
-            if (t < cnt) {
-              const uint8_t *kr = kb + slots[i0 + t] * a.slot_bytes;
-              __m512 d = _mm512_mul_ps(qv[0], load_kv16t<DT>(kr, 0));
-              for (int c = 1; c < NC; ++c) d = _mm512_fmadd_ps(qv[c], load_kv16t<DT>(kr, 16 * c), d);
-              part[t] = d;
-            } else {
-              part[t] = _mm512_setzero_ps();
-            }
-          }
-          const __m512 sc = _mm512_mask_blend_ps(valid, _mm512_set1_ps(-__builtin_inff()), transpose_reduce16(part));
-          const float bmx = _mm512_reduce_max_ps(sc);
-          float mx = mxs[g], sum = sums[g];
-          const float nmx = bmx > mx ? bmx : mx;
-          const __m512 p = _mm512_maskz_mov_ps(valid, exp_ps(_mm512_sub_ps(sc, _mm512_set1_ps(nmx))));
-          if (nmx != mx) {
-            const float corr = mx == -__builtin_inff() ? 0.0f : expf(mx - nmx);
-            const __m512 vc = _mm512_set1_ps(corr);
-            for (int c = 0; c < NC; ++c) acc[c] = _mm512_mul_ps(acc[c], vc);
-            sum *= corr;
-            mx = nmx;
-          }
-          sum += _mm512_reduce_add_ps(p);
-          mxs[g] = mx;
-          sums[g] = sum;
-          alignas(64) float pa[16];
-          _mm512_store_ps(pa, p);
-          for (int t = 0; t < cnt; ++t) {
-            const uint8_t *vr = vb + slots[i0 + t] * a.slot_bytes;
-            const __m512 vp = _mm512_set1_ps(pa[t]);
-            for (int c = 0; c < NC; ++c) acc[c] = _mm512_fmadd_ps(vp, load_kv16t<DT>(vr, 16 * c), acc[c]);
-          }
-          for (int c = 0; c < NC; ++c) _mm512_store_ps(accs[g] + 16 * c, acc[c]);
-        }
-      }
-      for (int g = 0; g < gn; ++g) {
-        const __m512 inv = _mm512_set1_ps(1.0f / sums[g]);
-        float *o = a.out + (row0 + g) * hd;
-        for (int c = 0; c < NC; ++c) _mm512_storeu_ps(o + 16 * c, _mm512_mul_ps(_mm512_load_ps(accs[g] + 16 * c), inv));
-      }
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *qrow = a.q + block_row(a, req, kvh, g0, gh, jb, r) * 16 * NC;
+    RowState &s = st[r];
+    s.q = qs + r * 16 * NC;
+    s.acc = accs + r * 16 * NC;
+    for (int c = 0; c < NC; ++c) {
+      _mm512_store_ps(s.q + 16 * c, _mm512_mul_ps(_mm512_loadu_ps(qrow + 16 * c), vscale));  // fold the scale into q
+      _mm512_store_ps(s.acc + 16 * c, _mm512_setzero_ps());
     }
+    s.mx = -__builtin_inff();
+    s.sum = 0.0f;
+    s.lim = kv_len - q_len + jb + r / gh + 1;
+  }
+  const int64_t n = kv_len - q_len + je;  // keys seen by the last row
+  prefetch_rows(kb, vb, slots, std::min<int64_t>(n, kPrefetchTiles * kKeyTile), a.slot_bytes, a.head_bytes);
+  for (int64_t i0 = 0; i0 < n; i0 += kKeyTile) {
+    const int64_t pf = i0 + kPrefetchTiles * kKeyTile;
+    if (pf < n) prefetch_rows(kb, vb, slots + pf, std::min<int64_t>(kKeyTile, n - pf), a.slot_bytes, a.head_bytes);
+    const uint8_t *kr[kKeyTile], *vr[kKeyTile];
+    const int tile = static_cast<int>(std::min<int64_t>(kKeyTile, n - i0));
+    for (int t = 0; t < tile; ++t) {
+      kr[t] = kb + slots[i0 + t] * a.slot_bytes;
+      vr[t] = vb + slots[i0 + t] * a.slot_bytes;
+    }
+    int64_t r0 = rows;  // rows [r0, rows) see part of this tile (ordered by visible length)
+    while (r0 > 0 && st[r0 - 1].lim > i0) {
+      --r0;
+      st[r0].cnt = static_cast<int>(std::min<int64_t>(kKeyTile, st[r0].lim - i0));
+    }
+    if (DT != TSGL_F32 && rows - r0 >= 2) {
+      widen_tile<NC, DT>(kt, vt, kr, vr, tile);
+      tile_rows<NC, TSGL_F32>(st, r0, rows, kr, vr);
+    } else {
+      tile_rows<NC, DT>(st, r0, rows, kr, vr);
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    float *o = a.out + block_row(a, req, kvh, g0, gh, jb, r) * 16 * NC;
+    const __m512 inv = _mm512_set1_ps(1.0f / st[r].sum);
+    for (int c = 0; c < NC; ++c) _mm512_storeu_ps(o + 16 * c, _mm512_mul_ps(_mm512_load_ps(st[r].acc + 16 * c), inv));
+  }
+}
+
+// Heads [gb, ge) x queries [j0, j1) in blocks that fit the state arrays: heads in passes of
+// at most kMaxRows, queries in sub-blocks of kMaxRows / heads.
+template <int NC, int DT>
+static void attention_group_fast(const AttnArgs &a, int64_t req, int64_t kvh, int64_t gb, int64_t ge, int64_t j0, int64_t j1) {
+  constexpr int64_t kMaxRows = kStateFloats / (16 * NC) < 64 ? kStateFloats / (16 * NC) : 64;
+  for (int64_t g0 = gb; g0 < ge; g0 += kMaxRows) {
+    const int64_t g1 = std::min(ge, g0 + kMaxRows), qb = kMaxRows / (g1 - g0);
+    for (int64_t jb = j0; jb < j1; jb += qb) attention_block<NC, DT>(a, req, kvh, g0, g1, jb, std::min(j1, jb + qb));
   }
 }
 
@@ -475,32 +511,6 @@ static bool attention_group(const AttnArgs &a, int64_t req, int64_t kvh, int64_t
     default: return false;
   }
 }
-
-template <int NC>
-static void attention_rows_dt(const AttnArgs &a, int64_t req, int64_t head, int64_t j0, int64_t j1) {
-  switch (a.dtype) {
-    case TSGL_F32: attention_rows_fast<NC, TSGL_F32>(a, req, head, j0, j1); break;
-    case TSGL_F16: attention_rows_fast<NC, TSGL_F16>(a, req, head, j0, j1); break;
-    default: attention_rows_fast<NC, TSGL_BF16>(a, req, head, j0, j1); break;
-  }
-}
-
-// Returns false when head_dim has no blocked variant.
-static bool attention_rows(const AttnArgs &a, int64_t req, int64_t head, int64_t j0, int64_t j1) {
-  switch (a.head_dim) {
-    case 16: attention_rows_dt<1>(a, req, head, j0, j1); return true;
-    case 32: attention_rows_dt<2>(a, req, head, j0, j1); return true;
-    case 64: attention_rows_dt<4>(a, req, head, j0, j1); return true;
-    case 128: attention_rows_dt<8>(a, req, head, j0, j1); return true;
-    case 256: attention_rows_dt<16>(a, req, head, j0, j1); return true;
-    default: return false;
-  }
-}
-
-static void attention_head_any(const AttnArgs &a, int64_t req, int64_t head, float *scores, float *accum) {
-  if (!attention_rows(a, req, head, 0, a.q_indptr[req + 1] - a.q_indptr[req])) attention_head(a, req, head, scores, accum);
-}
-
 }  // namespace avx512
 }  // namespace tsgl
 
@@ -509,10 +519,6 @@ static void attention_head_any(const AttnArgs &a, int64_t req, int64_t head, flo
 #pragma GCC diagnostic pop
 
 namespace tsgl {
-
-bool avx512_attention_rows(const AttnArgs &a, int64_t req, int64_t head, int64_t j0, int64_t j1) {
-  return avx512::attention_rows(a, req, head, j0, j1);
-}
 
 bool avx512_attention_group(const AttnArgs &a, int64_t req, int64_t kv_head, int64_t gb, int64_t ge, int64_t j0, int64_t j1) {
   return avx512::attention_group(a, req, kv_head, gb, ge, j0, j1);
@@ -523,7 +529,7 @@ const IsaKernels &avx512_kernels() {
       "avx512",           avx512::dequant_row, avx512::store_row,  avx512::dot_f32,
       avx512::quantize_q8a, avx512::dot_q8_0,  avx512::dot_q4_0,   avx512::rms_norm_row,
       avx512::add_rms_norm_row, avx512::add_row, avx512::rope_head, avx512::glu_row,
-      avx512::argmax_row, avx512::attention_head_any, avx512::mask_row,
+      avx512::argmax_row, avx512::attention_head, avx512::mask_row,
   };
   return k;
 }

@@ -20,11 +20,9 @@ bool avx512_gemv(float *out, const float *x, const tsgl_weight *w, int64_t m, co
 bool avx512_gemv_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t m,
                        const IsaKernels &k, bool vnni);
 
-// Blocked attention for queries j0..j1 of (req, head); false (nothing written) when
-// head_dim is not 16/32/64/128/256. Defined in kernels_avx512.cc.
-bool avx512_attention_rows(const AttnArgs &a, int64_t req, int64_t head, int64_t j0, int64_t j1);
 // Query heads kv_head * group + [gb, ge) (one GQA group) for queries j0..j1 of request req,
-// each K/V block read once for all of them; false when head_dim has no blocked variant.
+// each K/V tile read once for all of them; false when head_dim has no blocked variant
+// (16/32/64/128/256 have one). Defined in kernels_avx512.cc.
 bool avx512_attention_group(const AttnArgs &a, int64_t req, int64_t kv_head, int64_t gb, int64_t ge, int64_t j0, int64_t j1);
 
 }  // namespace tsgl
