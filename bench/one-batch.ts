@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import type { ForwardBatch } from '../src/engine/types.js';
 import { DType } from '../src/native/binding.js';
 import * as ops from '../src/native/ops.js';
-import { loadModel } from '../src/model/loader.js';
+import { kvDtypeFor, loadModel } from '../src/model/loader.js';
 import { DecoderModelRunner } from '../src/model/model-runner.js';
 
 const HELP = `Usage: tsgl bench_one_batch --model-path PATH [--load-format dummy] [--dtype D] [--quantization w8a8_int8]
@@ -75,7 +75,7 @@ export async function benchOneBatch(argv: string[]): Promise<number> {
   const c = model.config;
   const maxB = Math.max(...batchSizes);
   const slotsPerSeq = inputLen + outputLen + 1;
-  const pool = ops.createKvPool(c.numLayers, 1 + maxB * slotsPerSeq, c.numKvHeads, c.headDim, DType.F32);
+  const pool = ops.createKvPool(c.numLayers, 1 + maxB * slotsPerSeq, c.numKvHeads, c.headDim, kvDtypeFor('auto', v.dtype!, c.torchDtype));
   const runner = new DecoderModelRunner(c, model.weights, pool, maxB * inputLen, maxB);
   const rows: Row[] = [];
   for (const B of batchSizes) {
