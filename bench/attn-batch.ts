@@ -11,6 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as ops from '../src/native/ops.js';
+import { msPerCall } from './stats.js';
 
 const { values: v } = parseArgs({
   options: {
@@ -34,17 +35,7 @@ function shuffled(n: number): Int32Array {
   for (let i = n - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [a[i], a[j]] = [a[j]!, a[i]!]; }
   return a;
 }
-function time(fn: () => void, n: number): number {
-  if (v.cpu) {
-    const c0 = process.cpuUsage();
-    for (let i = 0; i < n; i++) fn();
-    const c = process.cpuUsage(c0);
-    return (c.user + c.system) / 1000 / n;
-  }
-  let best = Infinity;
-  for (let i = 0; i < n; i++) { const t0 = performance.now(); fn(); best = Math.min(best, performance.now() - t0); }
-  return best;
-}
+const time = (fn: () => void, n: number): number => msPerCall(fn, n, Boolean(v.cpu));
 
 const maxB = Math.max(...batches), totalDecode = maxB * cmax, totalExt = Number(v['ext-reqs']) * (Math.max(...prefixes) + ext);
 const numSlots = Math.max(totalDecode, totalExt) + 1;

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import * as ops from '../src/native/ops.js';
+import { msPerCall } from './stats.js';
 
 const { values: v } = parseArgs({
   options: { heads: { type: 'string', default: '9' }, 'kv-heads': { type: 'string', default: '3' }, 'head-dim': { type: 'string', default: '64' },
@@ -18,20 +19,8 @@ const loc = Int32Array.from({ length: L }, (_, i) => i + 1);
 for (let l = 0; l < NL; l++) ops.storeKv(pool, l, k, vv, loc, L);
 let layer = 0;  // decode cycles through the layers, as a forward does (KV not cache-hot)
 const q = new Float32Array(L * H * D).map(() => Math.random() - 0.5), out = new Float32Array(L * H * D);
-// Min wall ms per call, or with --cpu the process CPU ms per call (user + system, averaged):
-// robust to preemption on a shared host when run with one thread.
-const useCpu = process.argv.includes('--cpu');
-function minTime(fn: () => void, n: number): number {
-  if (useCpu) {
-    const c0 = process.cpuUsage();
-    for (let i = 0; i < n; i++) fn();
-    const c = process.cpuUsage(c0);
-    return (c.user + c.system) / 1000 / n;
-  }
-  let best = Infinity;
-  for (let i = 0; i < n; i++) { const t0 = performance.now(); fn(); best = Math.min(best, performance.now() - t0); }
-  return best;
-}
+// Min wall ms per call, or with --cpu the process CPU ms per call (see msPerCall).
+const minTime = (fn: () => void, n: number): number => msPerCall(fn, n, process.argv.includes('--cpu'));
 for (const t of v.threads!.split(',').map(Number)) {
   ops.setNumThreads(t);
   const dec = minTime(() => ops.attention(out, q, pool, (layer = (layer + 1) % NL), H, 1, new Int32Array([0, 1]), new Int32Array([0, L]), loc, 0.125), reps);

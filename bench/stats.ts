@@ -51,6 +51,27 @@ export function percentile(xs: readonly number[], p: number): number {
   return s[lo]! + (s[hi]! - s[lo]!) * (rank - lo);
 }
 
+/**
+ * Milliseconds per call of fn over n calls: the minimum wall time of one call, or with `cpu` the
+ * process CPU time (user + system) averaged over the calls (robust to preemption on a shared
+ * host when the work runs on one thread).
+ */
+export function msPerCall(fn: () => void, n: number, cpu: boolean): number {
+  if (cpu) {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < n; i++) fn();
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1000 / n;
+  }
+  let best = Infinity;
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
 export function median(xs: readonly number[]): number {
   return percentile(xs, 50);
 }
