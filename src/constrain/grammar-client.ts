@@ -8,7 +8,8 @@
  * - The worker is ref'd only while an admission is outstanding, so an idle grammar worker never
  *   keeps the process alive and a pending one does.
  * - A synchronous call blocks in Atomics.wait; it throws if the worker failed, exited, or does
- *   not answer within `callTimeoutMs` (the step then fails its requests with a 500).
+ *   not answer within `callTimeoutMs` (the step then fails its requests with a 500), and the
+ *   worker is stopped for good: later constrained requests are rejected with the reason.
  * - Masks are read from the shared arena: row (slot % ARENA_ROWS) of chunk slot / ARENA_ROWS.
  */
 import { Worker } from 'node:worker_threads';
@@ -122,10 +123,20 @@ export class GrammarClient {
     Atomics.notify(c, CTRL.REQ_SEQ);
     const deadline = Date.now() + (this.opts.callTimeoutMs ?? 60_000);
     while (Atomics.load(c, CTRL.DONE_SEQ) !== seq) {
-      if (Atomics.load(c, CTRL.FAILED)) throw new Error('grammar worker failed');
-      if (Date.now() > deadline) throw new Error('grammar worker did not answer in time');
-      Atomics.wait(c, CTRL.DONE_SEQ, Atomics.load(c, CTRL.DONE_SEQ), 1000);
+      if (Atomics.load(c, CTRL.FAILED)) break;
+      if (Date.now() > deadline) return this.fail('grammar worker did not answer in time');
+      Atomics.wait(c, CTRL.DONE_SEQ, Atomics.load(c, CTRL.DONE_SEQ), Math.max(1, Math.min(1000, deadline - Date.now())));
     }
+    if (Atomics.load(c, CTRL.FAILED)) this.fail('grammar worker failed');
+  }
+
+  /** A per-step call failed: stop the worker (later constrained requests are rejected) and throw. */
+  private fail(why: string): never {
+    const w = this.worker;
+    this.die(why);
+    this.worker = null;
+    void w?.terminate();
+    throw new Error(why);
   }
 
   private post(m: ToGrammarWorker): void {

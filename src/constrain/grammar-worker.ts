@@ -153,10 +153,14 @@ async function serveLoop(): Promise<void> {
     let after: number[] = [];
     try {
       after = serve();
-    } finally {
-      Atomics.store(ctrl, CTRL.DONE_SEQ, seen);
-      Atomics.notify(ctrl, CTRL.DONE_SEQ);
+    } catch (e) {
+      // xgrammar (WASM) threw inside a matcher: its heap may be unusable; the engine stops using us.
+      Atomics.store(ctrl, CTRL.FAILED, 1);
+      process.stderr.write(`tsgl grammar worker: ${(e as Error).stack ?? String(e)}\n`);
     }
+    Atomics.store(ctrl, CTRL.DONE_SEQ, seen);
+    Atomics.notify(ctrl, CTRL.DONE_SEQ);
+    if (Atomics.load(ctrl, CTRL.FAILED)) return;
     // Overlap: the next masks of the matchers just advanced, while the engine runs its forward.
     fillStale(after, after.length);
   }
