@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { workerEntry } from '../util/worker-entry.js';
 import type { GrammarKey } from './grammar-key.js';
 import {
-  ARENA_ROWS, CTRL, OP_ACCEPT, OP_MASKS, controlWords,
+  ARENA_ROWS, CTRL, OP_ACCEPT, OP_MASKS, controlWords, maskWords,
   type FromGrammarWorker, type GrammarWorkerInit, type ToGrammarWorker,
 } from './grammar-protocol.js';
 import type { XgTokenizerInfo } from './tokenizer-info.js';
@@ -49,7 +49,7 @@ export class GrammarClient {
   private dead: string | null = null;
 
   constructor(private readonly opts: GrammarClientOptions) {
-    this.words = Math.ceil(opts.vocabSize / 32);
+    this.words = maskWords(opts.vocabSize);
     this.control = new SharedArrayBuffer(4 * controlWords(opts.maxRows));
     this.ctrl = new Int32Array(this.control);
   }

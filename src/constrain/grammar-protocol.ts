@@ -23,6 +23,11 @@ import type { XgTokenizerInfo } from './tokenizer-info.js';
 
 export const ARENA_ROWS = 64;
 
+/** Words in one mask row: bit (id & 31) of word (id >> 5) per token id, xgrammar's layout. */
+export function maskWords(vocabSize: number): number {
+  return Math.ceil(vocabSize / 32);
+}
+
 /** Control block layout (Int32 indices). */
 export const CTRL = {
   REQ_SEQ: 0,

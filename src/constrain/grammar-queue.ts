@@ -24,7 +24,7 @@ import {
   keyString,
   type GrammarKey,
 } from './grammar-key.js';
-import { FLAG_ACCEPTED, FLAG_TERMINATED } from './grammar-protocol.js';
+import { FLAG_ACCEPTED, FLAG_TERMINATED, maskWords } from './grammar-protocol.js';
 import { buildTokenizerInfo } from './tokenizer-info.js';
 
 export type GrammarBackendName = 'xgrammar' | 'none' | 'outlines' | 'llguidance';
@@ -115,7 +115,7 @@ export class GrammarQueue {
 
   /** Mask row width in 32-bit words (ceil(vocab / 32)). */
   get words(): number {
-    return Math.ceil(this.opts.vocabSize / 32);
+    return maskWords(this.opts.vocabSize);
   }
 
   /** Decides what happens to a new request. */

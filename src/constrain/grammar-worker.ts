@@ -16,7 +16,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { invalidGrammarMessage, keyString, type GrammarKey } from './grammar-key.js';
 import {
-  ARENA_ROWS, CTRL, FLAG_ACCEPTED, FLAG_TERMINATED, OP_ACCEPT, OP_MASKS,
+  ARENA_ROWS, CTRL, FLAG_ACCEPTED, FLAG_TERMINATED, OP_ACCEPT, OP_MASKS, maskWords,
   type FromGrammarWorker, type GrammarWorkerInit, type ToGrammarWorker,
 } from './grammar-protocol.js';
 import type { GrammarMatcherHandle } from './matcher.js';
@@ -29,7 +29,7 @@ const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v
 const port = parentPort!;
 const init = workerData as GrammarWorkerInit;
 const ctrl = new Int32Array(init.control);
-const words = Math.ceil(init.vocabSize / 32);
+const words = maskWords(init.vocabSize);
 const send = (m: FromGrammarWorker): void => port.postMessage(m);
 
 const INVALID = Symbol('invalid-grammar');

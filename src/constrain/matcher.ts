@@ -6,6 +6,7 @@
  * Invariants: mask rows are Uint32Array [ceil(vocabSize/32)], bit (id & 31) of word (id >> 5) is
  * 1 when the id is allowed; `dispose()` must be called exactly once (WASM heap).
  */
+import { maskWords } from './grammar-protocol.js';
 import type { XBinding } from './xgrammar-loader.js';
 
 export class GrammarMatcherHandle {
@@ -17,7 +18,7 @@ export class GrammarMatcherHandle {
     private readonly handle: any,
     private readonly vocabSize: number,
   ) {
-    this.words = Math.ceil(vocabSize / 32);
+    this.words = maskWords(vocabSize);
   }
 
   fillMask(dst: Uint32Array): void {

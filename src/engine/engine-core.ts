@@ -53,9 +53,9 @@ export interface EngineCoreOptions {
   grammars?: GrammarQueue | null;
   /**
    * Applies grammar bitmasks to a whole batch in one pass (native): logits [rows, vocab] get -inf
-   * where the bit of mask [rows, maskStride] is 0. Absent: the sampler masks row by row.
+   * where the bit of mask [rows, maskStride] is 0.
    */
-  applyTokenBitmask?: (logits: Float32Array, rows: number, vocab: number, mask: Uint32Array, maskStride: number) => void;
+  applyTokenBitmask: (logits: Float32Array, rows: number, vocab: number, mask: Uint32Array, maskStride: number) => void;
 }
 
 export class EngineCore {
@@ -215,14 +215,13 @@ export class EngineCore {
       step.sampleLogitRow.forEach((row, i) => this.sampleScratch.set(logits.subarray(row * V, (row + 1) * V), i * V));
       rowsBuf = this.sampleScratch;
     }
-    const masks = this.batchMasks(step, rowsBuf);
-    const rows: SampleRow[] = step.sampleReqs.map((req, i) => {
+    this.applyBatchMasks(step, rowsBuf);
+    const rows: SampleRow[] = step.sampleReqs.map((req) => {
       const ex = this.extras.get(req)!;
       const r = req.request;
       return {
         params: r.sampling, state: ex.samplerState, returnLogprob: r.returnLogprob,
         topLogprobsNum: r.topLogprobsNum, tokenIdsLogprob: r.tokenIdsLogprob,
-        grammarMask: masks && ex.grammar !== null ? masks.subarray(i * masks.words, (i + 1) * masks.words) : null,
       };
     });
     const out = this.sampler.sample(rowsBuf, rows);
@@ -245,24 +244,19 @@ export class EngineCore {
 
   /**
    * Gets every constrained row's mask from the grammar worker into [n, words] rows (all ones for
-   * unconstrained rows) and, with the native pass, applies them all to the logits at once
-   * (the sampler then sees already-masked rows). null when no row is constrained.
+   * unconstrained rows) and applies them all to the logits in one native pass, so the sampler
+   * sees already-masked rows. Nothing to do when no row is constrained.
    */
-  private batchMasks(step: ScheduledStep, rowsBuf: Float32Array): (Uint32Array & { words: number }) | null {
+  private applyBatchMasks(step: ScheduledStep, rowsBuf: Float32Array): void {
     const g = this.opts.grammars;
-    if (!g) return null;
+    if (!g) return;
     const slots = step.sampleReqs.map((req) => this.extras.get(req)!.grammar);
-    if (slots.every((s) => s === null)) return null;
+    if (slots.every((s) => s === null)) return;
     const words = g.words;
     const n = slots.length;
     if (this.batchMask.length < n * words) this.batchMask = new Uint32Array(n * words);
     g.fillMasks(slots, this.batchMask);
-    const apply = this.opts.applyTokenBitmask;
-    if (apply) {
-      apply(rowsBuf, n, this.runner.vocabSize, this.batchMask, words);
-      return null;
-    }
-    return Object.assign(this.batchMask, { words });
+    this.opts.applyTokenBitmask(rowsBuf, n, this.runner.vocabSize, this.batchMask, words);
   }
 
   /** Advances the constrained rows' matchers on their sampled tokens; returns the rows whose grammar terminated. */
