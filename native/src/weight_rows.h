@@ -1,4 +1,4 @@
-/* Small helpers shared by the matmul paths (ops.cc, arch/avx512/*): row lookup in a weight made
+/* Small helpers shared by the matmul paths (ops.cc, arch/avx512/): row lookup in a weight made
  * of stacked parts, and per-thread scratch vectors that only grow (no allocation per call once
  * warm). Not part of the C ABI. */
 #pragma once

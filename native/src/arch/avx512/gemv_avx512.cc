@@ -53,19 +53,7 @@ struct alignas(64) XPair {
   int32_t bias[16];
 };
 
-static inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
-  const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
-  const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
-  const __m512 abcd = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))),
-                                    _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))));
-  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(abcd), _mm512_extractf32x8_ps(abcd, 1));
-  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-}
-
-static inline void store_n(float *o, __m128 v, int n) {
-  if (n == 4) _mm_storeu_ps(o, v);
-  else _mm_mask_storeu_ps(o, static_cast<__mmask8>((1u << n) - 1), v);
-}
+#include "reduce_avx512.inc"
 
 // ---------------- int8 ----------------
 
@@ -183,6 +171,22 @@ struct Multi {
     for (int i = 0; i < c; ++i) start[i + 1] = start[i] + (w[i]->rows + kNR - 1) / kNR;
   }
   int64_t panels() const { return start[count]; }
+
+  // Runs fn(rows, out, n, nvalid) for panels [p0, p1): rows[kNR] are the panel's weight rows (the
+  // first row repeated past the end), out the panel's first output of its weight (n outputs).
+  template <typename F>
+  void for_each_panel(int64_t p0, int64_t p1, F &&fn) const {
+    int wi = 0;
+    for (int64_t pp = p0; pp < p1; ++pp) {
+      while (pp >= start[wi + 1]) ++wi;
+      const tsgl_weight *w = ws[wi];
+      const int64_t n = w->rows, r0 = (pp - start[wi]) * kNR;
+      const int nvalid = static_cast<int>(std::min<int64_t>(kNR, n - r0));
+      const uint8_t *rows[kNR];
+      for (int j = 0; j < kNR; ++j) rows[j] = weight_row(w, j < nvalid ? r0 + j : r0);
+      fn(rows, outs[wi] + r0, n, nvalid);
+    }
+  }
 };
 
 template <bool Q4>
@@ -195,22 +199,14 @@ void gemv_i8(const Multi &mw, const float *x, int64_t m, const IsaKernels &k) {
     pack_x<Q4>(q, xp + r * np, nb);
   }
   parallel_for(mw.panels(), [&](int64_t p0, int64_t p1, int) {
-    int wi = 0;
-    for (int64_t pp = p0; pp < p1; ++pp) {
-      while (pp >= mw.start[wi + 1]) ++wi;
-      const tsgl_weight *w = mw.ws[wi];
-      const int64_t n = w->rows, r0 = (pp - mw.start[wi]) * kNR;
-      const int nvalid = static_cast<int>(std::min<int64_t>(kNR, n - r0));
-      const uint8_t *rows[kNR];
-      for (int j = 0; j < kNR; ++j) rows[j] = weight_row(w, j < nvalid ? r0 + j : r0);
-      float *o = mw.outs[wi] + r0;
+    mw.for_each_panel(p0, p1, [&](const uint8_t *const *rows, float *o, int64_t n, int nvalid) {
       switch (m) {
         case 4: kern_i8<4, Q4>(xp, np, rows, nb, o, n, nvalid); break;
         case 3: kern_i8<3, Q4>(xp, np, rows, nb, o, n, nvalid); break;
         case 2: kern_i8<2, Q4>(xp, np, rows, nb, o, n, nvalid); break;
         default: kern_i8<1, Q4>(xp, np, rows, nb, o, n, nvalid); break;
       }
-    }
+    });
   }, 4);
 }
 
@@ -260,22 +256,14 @@ template <int DT>
 void gemv_f(const Multi &mw, const float *x, int64_t m) {
   const int64_t cols = mw.ws[0]->cols;
   parallel_for(mw.panels(), [&](int64_t p0, int64_t p1, int) {
-    int wi = 0;
-    for (int64_t pp = p0; pp < p1; ++pp) {
-      while (pp >= mw.start[wi + 1]) ++wi;
-      const tsgl_weight *w = mw.ws[wi];
-      const int64_t n = w->rows, r0 = (pp - mw.start[wi]) * kNR;
-      const int nvalid = static_cast<int>(std::min<int64_t>(kNR, n - r0));
-      const uint8_t *rows[kNR];
-      for (int j = 0; j < kNR; ++j) rows[j] = weight_row(w, j < nvalid ? r0 + j : r0);
-      float *o = mw.outs[wi] + r0;
+    mw.for_each_panel(p0, p1, [&](const uint8_t *const *rows, float *o, int64_t n, int nvalid) {
       switch (m) {
         case 4: kern_f<4, DT>(x, cols, rows, o, n, nvalid); break;
         case 3: kern_f<3, DT>(x, cols, rows, o, n, nvalid); break;
         case 2: kern_f<2, DT>(x, cols, rows, o, n, nvalid); break;
         default: kern_f<1, DT>(x, cols, rows, o, n, nvalid); break;
       }
-    }
+    });
   }, 4);
 }
 

@@ -57,20 +57,7 @@ struct alignas(64) WPair {  // two weight blocks of one row
 
 static inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }  // exact (F16C)
 
-// Four zmm -> their four horizontal sums (a, b, c, d), in one fixed order.
-static inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
-  const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
-  const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
-  const __m512 abcd = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))),
-                                    _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))));
-  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(abcd), _mm512_extractf32x8_ps(abcd, 1));
-  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-}
-
-static inline void store_n(float *o, __m128 v, int n) {
-  if (n == 4) _mm_storeu_ps(o, v);
-  else _mm_mask_storeu_ps(o, static_cast<__mmask8>((1u << n) - 1), v);
-}
+#include "reduce_avx512.inc"
 
 // ---------------- int8 ----------------
 
