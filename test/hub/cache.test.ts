@@ -8,27 +8,19 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import { downloadCommand } from '../../src/cli/download.js';
 import { modelsCommand } from '../../src/cli/models.js';
 import { HubError } from '../../src/hub/errors.js';
 import { resolveModelPath } from '../../src/hub/resolve.js';
 import { FakeHub, fakeSha, fileInfo } from './fake-hub.js';
-import { captureOutput, MODELS, sameBytes, useHubEnv, type HubEnv } from './helpers.js';
+import { captureOutput, MODELS, sameBytes, useFakeHub } from './helpers.js';
 
 const hub = new FakeHub({
   'test-org/tinystories-656k': { dir: `${MODELS}/tinystories-656k` },
   'test-org/tiny-random-llama3': { dir: `${MODELS}/tiny-random-llama3` },
 });
-let env: HubEnv;
-
-before(async () => void (await hub.start()));
-after(async () => hub.close());
-beforeEach(() => {
-  env = useHubEnv(hub.url);
-  hub.reset();
-});
-afterEach(() => env.restore());
+const fake = useFakeHub(hub);
 
 /** What huggingface_hub.snapshot_download leaves behind, built by hand. Returns the snapshot folder. */
 function prefill(cache: string, repoId: string, dir: string, files: string[], ref: string | null = 'main'): string {
@@ -55,14 +47,14 @@ const opts = { kind: 'model' as const, progress: false };
 
 describe('a cache filled by Python tools', () => {
   test('is used with no request to the hub', async () => {
-    const snap = prefill(env.cache, 'test-org/tinystories-656k', `${MODELS}/tinystories-656k`, TS_FILES);
+    const snap = prefill(fake.env.cache, 'test-org/tinystories-656k', `${MODELS}/tinystories-656k`, TS_FILES);
     assert.equal(await resolveModelPath('test-org/tinystories-656k', opts), snap);
     assert.equal(await resolveModelPath('test-org/tinystories-656k', { ...opts, kind: 'tokenizer' }), snap);
     assert.deepEqual(hub.requests, []);
   });
 
   test('a commit-hash revision resolves to snapshots/<commit> without a ref', async () => {
-    const snap = prefill(env.cache, 'test-org/tinystories-656k', `${MODELS}/tinystories-656k`, TS_FILES, null);
+    const snap = prefill(fake.env.cache, 'test-org/tinystories-656k', `${MODELS}/tinystories-656k`, TS_FILES, null);
     const sha = fakeSha('test-org/tinystories-656k');
     assert.equal(await resolveModelPath('test-org/tinystories-656k', { ...opts, revision: sha }), snap);
     assert.deepEqual(hub.requests, []);
@@ -83,7 +75,7 @@ describe('a cache filled by Python tools', () => {
   });
 
   test('a partial snapshot downloads only what is missing', async () => {
-    const snap = prefill(env.cache, 'test-org/tiny-random-llama3', `${MODELS}/tiny-random-llama3`,
+    const snap = prefill(fake.env.cache, 'test-org/tiny-random-llama3', `${MODELS}/tiny-random-llama3`,
       ['config.json', 'model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'tokenizer.json']);
     const path = await resolveModelPath('test-org/tiny-random-llama3', opts);
     assert.equal(path, snap);
@@ -101,7 +93,7 @@ describe('HF_HUB_OFFLINE=1', () => {
   });
 
   test('a cached model resolves with no request', async () => {
-    const snap = prefill(env.cache, 'test-org/tinystories-656k', `${MODELS}/tinystories-656k`, TS_FILES);
+    const snap = prefill(fake.env.cache, 'test-org/tinystories-656k', `${MODELS}/tinystories-656k`, TS_FILES);
     assert.equal(await resolveModelPath('test-org/tinystories-656k', opts), snap);
     const r = await captureOutput(() => downloadCommand(['test-org/tinystories-656k']));
     assert.equal(r.code, 0, r.stderr);
@@ -123,7 +115,7 @@ describe('HF_HUB_OFFLINE=1', () => {
   });
 
   test('a missing file is named', async () => {
-    const snap = prefill(env.cache, 'test-org/tiny-random-llama3', `${MODELS}/tiny-random-llama3`,
+    const snap = prefill(fake.env.cache, 'test-org/tiny-random-llama3', `${MODELS}/tiny-random-llama3`,
       readdirFixture('tiny-random-llama3'));
     unlinkSync(join(snap, 'model-00002-of-00002.safetensors'));
     await assert.rejects(resolveModelPath('test-org/tiny-random-llama3', opts), /missing model-00002-of-00002\.safetensors/);
@@ -140,7 +132,7 @@ function readdirFixture(name: string): string[] {
 
 describe('tsgl models', () => {
   test('lists cached repositories with revisions, sizes and paths', async () => {
-    prefill(env.cache, 'test-org/tiny-random-llama3', `${MODELS}/tiny-random-llama3`, readdirFixture('tiny-random-llama3'));
+    prefill(fake.env.cache, 'test-org/tiny-random-llama3', `${MODELS}/tiny-random-llama3`, readdirFixture('tiny-random-llama3'));
     await resolveModelPath('test-org/tinystories-656k', opts);
     const json = await captureOutput(() => modelsCommand(['--json']));
     assert.equal(json.code, 0);
@@ -151,7 +143,7 @@ describe('tsgl models', () => {
       const bytes = hub.filesOf(r.repo_id).reduce((s, f) => s + fileInfo(join(MODELS, name, f)).size, 0);
       assert.equal(r.size_on_disk, bytes, `${r.repo_id} size`);
       assert.equal(r.refs.main, fakeSha(r.repo_id));
-      assert.equal(r.path, join(env.cache, `models--test-org--${name}`));
+      assert.equal(r.path, join(fake.env.cache, `models--test-org--${name}`));
     }
     const table = await captureOutput(() => modelsCommand([]));
     assert.equal(table.code, 0);

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { resolveModelPath } from '../../src/hub/resolve.js';
 import { FakeHub } from './fake-hub.js';
-import { MODELS, sameBytes, useHubEnv, type HubEnv } from './helpers.js';
+import { MODELS, sameBytes, useFakeHub } from './helpers.js';
 
 const hub = new FakeHub({
   'test-org/tinystories-656k': { dir: `${MODELS}/tinystories-656k` },
@@ -30,21 +30,10 @@ function mixedFixture(): string {
   writeFileSync(join(dir, 'extra.gguf'), 'not needed either');
   return dir;
 }
-let env: HubEnv;
+const fake = useFakeHub(hub);
+after(() => rmSync(hub.repos['test-org/mixed']!.dir, { recursive: true, force: true }));
 
-before(async () => void (await hub.start()));
-after(async () => {
-  await hub.close();
-  rmSync(hub.repos['test-org/mixed']!.dir, { recursive: true, force: true });
-});
-beforeEach(() => {
-  env = useHubEnv(hub.url);
-  hub.reset();
-  hub.redirectLfs = false;
-});
-afterEach(() => env.restore());
-
-const repoFolder = (id: string): string => join(env.cache, `models--${id.replace('/', '--')}`);
+const repoFolder = (id: string): string => join(fake.env.cache, `models--${id.replace('/', '--')}`);
 
 describe('download into an empty cache', () => {
   test('an id downloads the needed files in the huggingface_hub layout', async () => {

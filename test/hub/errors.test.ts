@@ -6,26 +6,18 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { downloadCommand } from '../../src/cli/download.js';
 import { HubError } from '../../src/hub/errors.js';
 import { resolveModelPath } from '../../src/hub/resolve.js';
 import { FakeHub } from './fake-hub.js';
-import { captureOutput, MODELS, sameBytes, useHubEnv, type HubEnv } from './helpers.js';
+import { captureOutput, MODELS, sameBytes, useFakeHub } from './helpers.js';
 
 const hub = new FakeHub({
   'test-org/tinystories-656k': { dir: `${MODELS}/tinystories-656k` },
   'gated-org/tinystories-656k': { dir: `${MODELS}/tinystories-656k`, token: 'hf_right' },
 });
-let env: HubEnv;
-
-before(async () => void (await hub.start()));
-after(async () => hub.close());
-beforeEach(() => {
-  env = useHubEnv(hub.url);
-  hub.reset();
-});
-afterEach(() => env.restore());
+const fake = useFakeHub(hub);
 
 const opts = { kind: 'model' as const, progress: false };
 

@@ -82,8 +82,17 @@ export class FakeHub {
     return this.requests.filter((r) => r.path.includes('/resolve/') || r.path.startsWith('/cdn/'));
   }
 
+  /** Forgets the recorded requests (faults and redirects stay as set). */
   reset(): void {
     this.requests.length = 0;
+  }
+
+  /** Back to a well-behaved hub: no pending one-shot faults, no CDN redirects. */
+  clearFaults(): void {
+    this.cutOnce.clear();
+    this.corruptOnce.clear();
+    this.fail503Once.clear();
+    this.redirectLfs = false;
   }
 
   filesOf(repoId: string): string[] {

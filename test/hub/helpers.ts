@@ -6,6 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, afterEach, before, beforeEach } from 'node:test';
+import type { FakeHub } from './fake-hub.js';
 
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +41,29 @@ export function useHubEnv(endpoint: string, extra: Record<string, string> = {}):
         else process.env[k] = v;
       }
       rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The hooks of a test file served by `hub`: the hub runs for the whole file; each test gets a
+ * fresh HF_HOME pointed at it (`fake.env`) and a hub with no recorded requests, faults or
+ * redirects; the environment is restored after each test.
+ */
+export function useFakeHub(hub: FakeHub): { readonly env: HubEnv } {
+  let env: HubEnv | null = null;
+  before(async () => void (await hub.start()));
+  after(async () => hub.close());
+  beforeEach(() => {
+    env = useHubEnv(hub.url);
+    hub.reset();
+    hub.clearFaults();
+  });
+  afterEach(() => env?.restore());
+  return {
+    get env(): HubEnv {
+      if (!env) throw new Error('fake hub environment used outside a test');
+      return env;
     },
   };
 }

@@ -8,30 +8,18 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { downloadCommand } from '../../src/cli/download.js';
 import { resolveModelPath } from '../../src/hub/resolve.js';
 import { FakeHub } from './fake-hub.js';
-import { captureOutput, MODELS, sameBytes, useHubEnv, type HubEnv } from './helpers.js';
+import { captureOutput, MODELS, sameBytes, useFakeHub } from './helpers.js';
 
 const ID = 'test-org/tinystories-656k';
 const FIXTURE = `${MODELS}/tinystories-656k`;
 const hub = new FakeHub({ [ID]: { dir: FIXTURE } });
-let env: HubEnv;
+const fake = useFakeHub(hub);
 
-before(async () => void (await hub.start()));
-after(async () => hub.close());
-beforeEach(() => {
-  env = useHubEnv(hub.url);
-  hub.reset();
-  hub.redirectLfs = false;
-  hub.cutOnce.clear();
-  hub.corruptOnce.clear();
-  hub.fail503Once.clear();
-});
-afterEach(() => env.restore());
-
-const blobs = (): string => join(env.cache, 'models--test-org--tinystories-656k', 'blobs');
+const blobs = (): string => join(fake.env.cache, 'models--test-org--tinystories-656k', 'blobs');
 const weightsBlob = (): string => join(blobs(), hub.info(ID, 'model.safetensors').sha256);
 
 function assertIdentical(path: string): void {
@@ -99,7 +87,7 @@ describe('corruption', () => {
     try {
       await assert.rejects(resolveModelPath(ID, { kind: 'model', progress: false }), /does not match the hub's size\/sha256/);
       assert.ok(!existsSync(weightsBlob()));
-      assert.ok(!existsSync(join(env.cache, 'models--test-org--tinystories-656k', 'refs', 'main')), 'no ref to a broken snapshot');
+      assert.ok(!existsSync(join(fake.env.cache, 'models--test-org--tinystories-656k', 'refs', 'main')), 'no ref to a broken snapshot');
     } finally {
       hub.corruptOnce.delete = realDelete;
       hub.corruptOnce.clear();
@@ -132,7 +120,7 @@ describe('corruption', () => {
 
 describe('concurrent writers', () => {
   const lockOf = (file: string): string =>
-    join(env.cache, '.locks', 'models--test-org--tinystories-656k', `${hub.info(ID, file).sha256}.tsgl.lock`);
+    join(fake.env.cache, '.locks', 'models--test-org--tinystories-656k', `${hub.info(ID, file).sha256}.tsgl.lock`);
 
   test('concurrent resolves in one process download each file once', async () => {
     const [a, b, c] = await Promise.all([
