@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { workerEntry } from '../util/worker-entry.js';
 import type { GrammarKey } from './grammar-key.js';
 import {
-  ARENA_ROWS, CTRL, OP_ACCEPT, OP_MASKS, controlWords, maskWords,
+  CTRL, OP_ACCEPT, OP_MASKS, arenaRow, controlRegions, controlWords, maskWords,
   type FromGrammarWorker, type GrammarWorkerInit, type ToGrammarWorker,
 } from './grammar-protocol.js';
 import type { XgTokenizerInfo } from './tokenizer-info.js';
@@ -43,6 +43,9 @@ export class GrammarClient {
   private worker: Worker | null = null;
   private readonly control: SharedArrayBuffer;
   private readonly ctrl: Int32Array;
+  /** The control block's ARGS [2 * maxRows] and RESULTS [maxRows] regions. */
+  private readonly args: Int32Array;
+  private readonly results: Int32Array;
   private readonly arena: Uint32Array[] = [];
   /** Admission ids sent and not yet answered. */
   private readonly pending = new Set<number>();
@@ -52,6 +55,7 @@ export class GrammarClient {
     this.words = maskWords(opts.vocabSize);
     this.control = new SharedArrayBuffer(4 * controlWords(opts.maxRows));
     this.ctrl = new Int32Array(this.control);
+    ({ args: this.args, results: this.results } = controlRegions(this.ctrl, opts.maxRows));
   }
 
   get maxRows(): number {
@@ -83,27 +87,26 @@ export class GrammarClient {
   accept(slots: readonly number[], tokens: ArrayLike<number>, flags: Uint8Array): void {
     const n = slots.length;
     for (let i = 0; i < n; i++) {
-      this.ctrl[CTRL.HEADER + 2 * i] = slots[i]!;
-      this.ctrl[CTRL.HEADER + 2 * i + 1] = tokens[i]!;
+      this.args[2 * i] = slots[i]!;
+      this.args[2 * i + 1] = tokens[i]!;
     }
     this.call(OP_ACCEPT, n);
-    const results = CTRL.HEADER + 2 * this.opts.maxRows;
-    for (let i = 0; i < n; i++) flags[i] = this.ctrl[results + i]!;
+    for (let i = 0; i < n; i++) flags[i] = this.results[i]!;
   }
 
   /** Makes sure the slots' next-token masks are in the arena. */
   prepareMasks(slots: readonly number[]): void {
-    for (let i = 0; i < slots.length; i++) this.ctrl[CTRL.HEADER + i] = slots[i]!;
+    this.args.set(slots);
     this.call(OP_MASKS, slots.length);
   }
 
   /** The slot's mask row (valid after prepareMasks): Uint32Array [words]. */
   maskRow(slot: number): Uint32Array {
-    const chunk = this.arena[Math.floor(slot / ARENA_ROWS)];
-    if (!chunk) throw new Error(`grammar mask arena has no chunk for slot ${slot}`);
-    const r = slot % ARENA_ROWS;
-    return chunk.subarray(r * this.words, (r + 1) * this.words);
+    const row = arenaRow(this.arena, slot, this.words);
+    if (!row) throw new Error(`grammar mask arena has no chunk for slot ${slot}`);
+    return row;
   }
+
 
   async close(): Promise<void> {
     const w = this.worker;

@@ -50,6 +50,20 @@ export function controlWords(maxRows: number): number {
   return CTRL.HEADER + 3 * maxRows;
 }
 
+/** Views of the control block's ARGS ([2 * maxRows]) and RESULTS ([maxRows]) regions. */
+export function controlRegions(ctrl: Int32Array, maxRows: number): { args: Int32Array; results: Int32Array } {
+  return {
+    args: ctrl.subarray(CTRL.HEADER, CTRL.HEADER + 2 * maxRows),
+    results: ctrl.subarray(CTRL.HEADER + 2 * maxRows, CTRL.HEADER + 3 * maxRows),
+  };
+}
+
+/** Slot's mask row in the arena (chunks of [ARENA_ROWS, words]); undefined before its chunk arrived. */
+export function arenaRow(arena: readonly Uint32Array[], slot: number, words: number): Uint32Array | undefined {
+  const r = slot % ARENA_ROWS;
+  return arena[Math.floor(slot / ARENA_ROWS)]?.subarray(r * words, (r + 1) * words);
+}
+
 export interface GrammarWorkerInit {
   /** Under tsx: the TypeScript entry the bootstrap imports. */
   tsEntry?: string;

@@ -16,7 +16,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { invalidGrammarMessage, keyString, type GrammarKey } from './grammar-key.js';
 import {
-  ARENA_ROWS, CTRL, FLAG_ACCEPTED, FLAG_TERMINATED, OP_ACCEPT, OP_MASKS, maskWords,
+  ARENA_ROWS, CTRL, FLAG_ACCEPTED, FLAG_TERMINATED, OP_ACCEPT, OP_MASKS, arenaRow, controlRegions, maskWords,
   type FromGrammarWorker, type GrammarWorkerInit, type ToGrammarWorker,
 } from './grammar-protocol.js';
 import type { GrammarMatcherHandle } from './matcher.js';
@@ -29,6 +29,7 @@ const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v
 const port = parentPort!;
 const init = workerData as GrammarWorkerInit;
 const ctrl = new Int32Array(init.control);
+const { args, results } = controlRegions(ctrl, init.maxRows);
 const words = maskWords(init.vocabSize);
 const send = (m: FromGrammarWorker): void => port.postMessage(m);
 
@@ -45,9 +46,7 @@ let backend: XgrammarBackend | null = null;
 let backendReady: Promise<void> | null = null;
 
 function maskRow(slot: number): Uint32Array {
-  const chunk = arena[Math.floor(slot / ARENA_ROWS)]!;
-  const r = slot % ARENA_ROWS;
-  return chunk.subarray(r * words, (r + 1) * words);
+  return arenaRow(arena, slot, words)!;
 }
 
 function allocSlot(): number {
@@ -121,8 +120,6 @@ function fillStale(slots: ArrayLike<number>, n: number): void {
 /** Serves one per-step call; returns the slots whose masks to fill after answering. */
 function serve(): number[] {
   const n = ctrl[CTRL.COUNT]!;
-  const args = ctrl.subarray(CTRL.HEADER, CTRL.HEADER + 2 * init.maxRows);
-  const results = ctrl.subarray(CTRL.HEADER + 2 * init.maxRows);
   const after: number[] = [];
   if (ctrl[CTRL.OP] === OP_ACCEPT) {
     for (let i = 0; i < n; i++) {
