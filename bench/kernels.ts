@@ -4,9 +4,8 @@
  *   node --import tsx bench/kernels.ts MODEL.gguf [--prefill 512] [--batch 1] [--threads N]
  */
 import { parseArgs } from 'node:util';
-import { DType } from '../src/native/binding.js';
 import * as ops from '../src/native/ops.js';
-import { loadModel } from '../src/model/loader.js';
+import { kvDtypeFor, loadModel } from '../src/model/loader.js';
 import { DecoderModelRunner } from '../src/model/model-runner.js';
 import type { ForwardBatch } from '../src/engine/types.js';
 
@@ -19,7 +18,7 @@ const model = loadModel({ modelPath: positionals[0]!, loadFormat: 'auto' as neve
 const c = model.config;
 const P = Number(v.prefill), B = Number(v.batch), steps = Number(v.steps);
 const slots = P + steps + 2;
-const pool = ops.createKvPool(c.numLayers, 1 + B * slots, c.numKvHeads, c.headDim, DType.F32);
+const pool = ops.createKvPool(c.numLayers, 1 + B * slots, c.numKvHeads, c.headDim, kvDtypeFor('auto', 'auto', c.torchDtype));
 const runner = new DecoderModelRunner(c, model.weights, pool, Math.max(B * P, B), B);
 
 function batch(start: number, num: number): ForwardBatch {

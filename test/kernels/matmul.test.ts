@@ -253,3 +253,36 @@ test('matmul m > 4 int8 GEMM (Q8_0/Q4_0): odd m, odd n, contiguous 16-row groups
   }
   ops.setNumThreads(saved);
 });
+
+test('Q8 activation quantization is bit-identical on every ISA: unit-vector Q8_0 weights read back q * d_x * d_w exactly (wide rows, zero blocks, m 1-7)', () => {
+  // Row j of the weight is 127 at column cols[j] (scale 1/127 in fp16), 0 elsewhere, so output
+  // (i, j) is the single product qx[i, cols[j]] * d_x[block] * d_w: exact on every kernel. Any
+  // difference in a quantized value, a block scale or a block sum (the wide GEMM's bias) shows.
+  const rand = rng(17);
+  const k = 33 * 32; // 2 groups of 16 blocks (the AVX-512 path) and a tail block
+  const cols = [0, 1, 31, 32, 100, 255, 256, 511, 512, 513, 520, 530, 700, 1023, 1024, 1055];
+  const n = cols.length;
+  const wf = new Float32Array(n * k);
+  cols.forEach((c, j) => { wf[j * k + c] = 1; });
+  const wb = new Uint8Array(n * ops.rowBytes(DType.Q8_0, k));
+  ops.quantizeRows(wb, wf, n, k, DType.Q8_0);
+  const w = ops.createWeight([wb], [n], k, DType.Q8_0);
+  for (const m of [1, 2, 5, 7]) {
+    const x = randn(m * k, rand);
+    for (let i = 0; i < m; i++) {
+      x.fill(0, i * k + 32 * 3, i * k + 32 * 4); // an all-zero block (d = 0)
+      x[i * k + 32 * 20 + 5] = 64 * (i + 1); // one block dominated by a single large value
+      for (let t = 0; t < 31; t++) x[i * k + 32 * 16 + t] = t - 15.5; // d = 1: x / d lands on ties
+      x[i * k + 32 * 16 + 31] = 127;
+    }
+    const res = perIsa(() => {
+      const out = new Float32Array(m * n);
+      ops.matmul(out, x, w, m);
+      return out;
+    });
+    const scalar = res.get('scalar')!;
+    assert.ok(scalar.some((v) => v !== 0), 'the probe reads non-zero values');
+    for (const [isa, out] of res) assert.deepEqual(out, scalar, `${isa} vs scalar, m=${m}`);
+  }
+  ops.freeWeight(w);
+});
