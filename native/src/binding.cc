@@ -30,7 +30,12 @@ namespace {
 struct WeightEntry {
   std::vector<tsgl_weight_part> parts;
   std::vector<Napi::ObjectReference> refs;  // keep the part views alive
-  tsgl_weight w{};
+  tsgl_weight w{};                          // w.packed: owned here (tsgl_weight_prepack)
+  int64_t packed_bytes = 0;
+  WeightEntry() = default;
+  WeightEntry(const WeightEntry &) = delete;
+  WeightEntry &operator=(const WeightEntry &) = delete;
+  ~WeightEntry() { tsgl_weight_unprepack(&w); }
 };
 
 struct AddonState {
@@ -252,7 +257,10 @@ Napi::Value CreateWeight(const Napi::CallbackInfo &info) {
     e->refs.push_back(Napi::Persistent(pv.As<Napi::Object>()));
     total += r;
   }
-  e->w = tsgl_weight{e->parts.data(), static_cast<int>(e->parts.size()), total, cols, dtype, rb};
+  e->w = tsgl_weight{e->parts.data(), static_cast<int>(e->parts.size()), total, cols, dtype, rb, nullptr};
+  // Optional 5th argument prepack (default true): false for tables only read by embed.
+  const bool prepack = info.Length() < 5 || info[4].IsUndefined() || info[4].ToBoolean().Value();
+  if (prepack) e->packed_bytes = tsgl_weight_prepack(&e->w);
   AddonState &s = state(info.Env());
   const int64_t h = s.next_handle++;
   s.weights.emplace(h, std::move(e));
@@ -263,6 +271,12 @@ void FreeWeight(const Napi::CallbackInfo &info) {
   Args a(info, "freeWeight", 1);
   const int64_t h = a.integer(0, "handle", 0, INT64_C(1) << 52);
   if (state(info.Env()).weights.erase(h) == 0) a.fail("unknown weight handle " + std::to_string(h));
+}
+
+// weightPackedBytes(handle): bytes of the weight's pre-packed copy (0: none).
+Napi::Value WeightPackedBytes(const Napi::CallbackInfo &info) {
+  Args a(info, "weightPackedBytes", 1);
+  return Napi::Number::New(info.Env(), static_cast<double>(weight(a, 0).packed_bytes));
 }
 
 Napi::Value RowBytes(const Napi::CallbackInfo &info) {
@@ -481,6 +495,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TSGL_EXPORT("mapFile", MapFile);
   TSGL_EXPORT("createWeight", CreateWeight);
   TSGL_EXPORT("freeWeight", FreeWeight);
+  TSGL_EXPORT("weightPackedBytes", WeightPackedBytes);
   TSGL_EXPORT("rowBytes", RowBytes);
   TSGL_EXPORT("quantizeRows", QuantizeRows);
   TSGL_EXPORT("dequantizeRows", DequantizeRows);

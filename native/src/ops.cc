@@ -9,12 +9,17 @@
  * - matmul numerics: F32/F16/BF16/Q4_K/Q6_K weights are dequantized exactly-as-ggml to f32
  *   and dotted with f32 activations; Q8_0/Q4_0 use llama.cpp's scheme (activations
  *   quantized to Q8 blocks, integer block dots scaled by both scales).
+ * - tsgl_weight_prepack (at registration) may give a weight a packed copy for its ISA's
+ *   GEMM; kernels use it only when the current ISA is the one it was packed for, and it
+ *   never changes results (the same panels the kernel would pack per call).
  */
 #include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "../include/kernels.h"
@@ -141,6 +146,27 @@ void tsgl_matmul(float *out, const float *x, const tsgl_weight *w, int64_t rows)
   } else {
     matmul_float(out, x, w, rows, k);
   }
+}
+
+int64_t tsgl_weight_prepack(tsgl_weight *w) {
+  // TSGL_REPACK=0: no pre-packed copies (the kernels pack per call, as before). Read once.
+  static const bool enabled = [] {
+    const char *e = std::getenv("TSGL_REPACK");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  if (!enabled || w->packed || tsgl_get_isa() != TSGL_ISA_AVX512 || !cpu_features().avx512_vnni) return 0;
+  const int64_t bytes = avx512_wide_packed_bytes(w);
+  if (bytes <= 0) return 0;
+  void *buf = nullptr;
+  if (posix_memalign(&buf, 64, static_cast<size_t>(bytes)) != 0) return 0;  // no memory: per-call packing
+  avx512_wide_prepack(w, buf);
+  w->packed = buf;
+  return bytes;
+}
+
+void tsgl_weight_unprepack(tsgl_weight *w) {
+  std::free(const_cast<void *>(w->packed));
+  w->packed = nullptr;
 }
 
 void tsgl_matmul_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t rows) {

@@ -39,6 +39,8 @@ export interface ModelWeights {
   /** The dtype most matrices ended up in, for the banner. */
   matrixDtype: string;
   bytes: number;
+  /** Native pre-packed GEMM copies (ops.weightPackedBytes), on top of `bytes`. */
+  packedBytes?: number;
 }
 
 /** What to store 2-D weights as: 'auto' keeps the checkpoint's dtype. */
@@ -63,6 +65,7 @@ export function dtypeName(dtype: number): string {
 class WeightLoader {
   private doneBytes = 0;
   bytes = 0;
+  packedBytes = 0;
   readonly dtypeCounts = new Map<number, number>();
   constructor(private readonly src: WeightSource, private readonly opts: LoadWeightsOptions) {}
 
@@ -110,7 +113,7 @@ class WeightLoader {
   }
 
   /** Registers rows of one or more matrices stacked into one native weight. */
-  matrix(names: string[]): Weight {
+  matrix(names: string[], opts: { prepack?: boolean } = {}): Weight {
     const parts = names.map((n) => this.raw(n));
     const cols = parts[0]!.shape[1]!;
     let converted = parts.map((t) => this.matrixBytes(t));
@@ -119,7 +122,8 @@ class WeightLoader {
       converted = parts.map((t) => ({ bytes: new Uint8Array(toF32(t, t.shape[0]!, cols).buffer), dtype: DType.F32 as DTypeId }));
     }
     const dtype = converted[0]!.dtype;
-    const handle = ops.createWeight(converted.map((c) => c.bytes), parts.map((t) => t.shape[0]!), cols, dtype);
+    const handle = ops.createWeight(converted.map((c) => c.bytes), parts.map((t) => t.shape[0]!), cols, dtype, opts);
+    this.packedBytes += ops.weightPackedBytes(handle);
     for (let i = 0; i < parts.length; i++) {
       this.bytes += converted[i]!.bytes.byteLength;
       this.dtypeCounts.set(dtype, (this.dtypeCounts.get(dtype) ?? 0) + converted[i]!.bytes.byteLength);
@@ -159,8 +163,9 @@ export function loadWeights(src: WeightSource, opts: LoadWeightsOptions): ModelW
   const c = src.config;
   const w = new WeightLoader(src, opts);
   const embedName = src.get('model.embed_tokens.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  const embed = w.matrix([embedName]);
   const hasHead = src.get('lm_head.weight') !== undefined && embedName !== 'lm_head.weight' && !c.tieWordEmbeddings;
+  // An untied embedding table is only read row by row (embed): no GEMM copy.
+  const embed = w.matrix([embedName], { prepack: !hasHead });
   const lmHead = hasHead ? w.matrix(['lm_head.weight']) : embed;
   const layers: LayerWeights[] = [];
   for (let i = 0; i < c.numLayers; i++) layers.push(layerWeights(w, c, i));
@@ -169,7 +174,7 @@ export function loadWeights(src: WeightSource, opts: LoadWeightsOptions): ModelW
   let matrixDtype = 'float32';
   let most = -1;
   for (const [dtype, bytes] of w.dtypeCounts) if (bytes > most) { most = bytes; matrixDtype = dtypeName(dtype); }
-  return { embed, lmHead, finalNorm, ropeFreqFactors, layers, matrixDtype, bytes: w.bytes };
+  return { embed, lmHead, finalNorm, ropeFreqFactors, layers, matrixDtype, bytes: w.bytes, packedBytes: w.packedBytes };
 }
 
 export function freeWeights(mw: ModelWeights): void {

@@ -56,10 +56,14 @@ export interface NativeBinding {
   /**
    * Registers a weight matrix made of `parts` stacked along rows (e.g. q|k|v or gate|up), each
    * a view of `rowsPerPart[i]` rows x `cols` in `dtype`. The bytes are referenced, not copied
-   * (the binding keeps the views alive). Returns a handle > 0.
+   * (the binding keeps the views alive). Returns a handle > 0. Unless `prepack` is false, a
+   * Q8_0/Q4_0 weight on an AVX-512 VNNI CPU also gets a native copy in the int8 GEMM's panel
+   * layout (freed with the handle; TSGL_REPACK=0 turns this off).
    */
-  createWeight(parts: Uint8Array[], rowsPerPart: number[], cols: number, dtype: DTypeId): number;
+  createWeight(parts: Uint8Array[], rowsPerPart: number[], cols: number, dtype: DTypeId, prepack?: boolean): number;
   freeWeight(handle: number): void;
+  /** Bytes of the weight's pre-packed copy, 0 if it has none. */
+  weightPackedBytes?(handle: number): number;
   /** Bytes one row of `cols` elements takes in `dtype` (cols must be a multiple of the block size). */
   rowBytes(dtype: DTypeId, cols: number): number;
   /** Quantizes/converts f32 rows into `dtype` (F32, F16, BF16, Q8_0, Q4_0); dst is [rows, rowBytes]. */

@@ -3,11 +3,17 @@
  * f64 dot for float and K-quant weights; llama.cpp Q8 activation quantization and integer
  * block dots for Q8_0/Q4_0), every ISA vs scalar, stacked parts, thread counts 1 and 2.
  * Tolerance: 1e-5 * sum_k |x_k w_k| + 1e-6 per output (f32 accumulation over <= 768 terms).
+ * Q8_0/Q4_0 weights registered here are pre-packed on AVX-512 VNNI CPUs (createWeight); the
+ * last test checks them against a child process with TSGL_REPACK=0 (per-call packing), bit for
+ * bit. The whole file also passes under TSGL_REPACK=0.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 
 import { assertClose, dequantRef, ops, perIsa, quantizeQ8Ref, randn, randomQuantRows, rng, toDtype } from './helpers.js';
+import { repackCases } from './repack-cases.js';
 
 const { DType } = ops;
 const ALL = [DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K] as const;
@@ -285,4 +291,23 @@ test('Q8 activation quantization is bit-identical on every ISA: unit-vector Q8_0
     for (const [isa, out] of res) assert.deepEqual(out, scalar, `${isa} vs scalar, m=${m}`);
   }
   ops.freeWeight(w);
+});
+
+test('int8 GEMM: pre-packed weights equal per-call packing (child with TSGL_REPACK=0) bit for bit', () => {
+  const info = ops.cpuInfo();
+  const canPack = ops.getIsa() === 'avx512' && info.features.includes('avx512_vnni') && process.env['TSGL_REPACK'] !== '0';
+  const here = repackCases();
+  if (canPack) assert.ok(here.packedBytes > 0, 'Q8_0/Q4_0 weights are pre-packed on AVX-512 VNNI');
+  else assert.equal(here.packedBytes, 0);
+  const script = fileURLToPath(new URL('./repack-cases.ts', import.meta.url));
+  const child = spawnSync(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, TSGL_REPACK: '0' }, encoding: 'utf8', maxBuffer: 1 << 26 });
+  assert.equal(child.status, 0, child.stderr);
+  const res = JSON.parse(child.stdout) as { packedBytes: number; outs: string[] };
+  assert.equal(res.packedBytes, 0, 'TSGL_REPACK=0 packs nothing');
+  assert.equal(res.outs.length, here.outs.length);
+  res.outs.forEach((b64, i) => {
+    const buf = Buffer.from(b64, 'base64');
+    const o = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+    assert.deepEqual(o, here.outs[i], `case ${i}`);
+  });
 });

@@ -195,6 +195,13 @@ void matmul_i8(float *out, const float *x, const tsgl_weight *w, int64_t m, cons
 // holds the exact integer block dot (plus the -128*sum(x) bias it started from). Each output
 // then accumulates float(I_b) * (d_x * d_w) over blocks in order: the scalar reference's
 // formula, with one rounding less (fma).
+//
+// Pre-packed weights: a Q8_0/Q4_0 weight registered through tsgl_weight_prepack carries
+// w->packed = every panel exactly as pack_w_panel_wide writes it ([panels][2 * nb] WBlock16,
+// 64-byte aligned, owned by the weight; layout in matmul_avx512.h), and the GEMM reads those
+// panels in place instead of packing each one into thread-local scratch on every call. Same
+// bytes, same kernel: results are bit-identical either way (TSGL_REPACK=0 turns it off).
+// Cost: a second copy, 36 bytes per row per 32-block (Q8_0 34, Q4_0 18).
 
 constexpr int kNRW = 32;  // weight rows per wide panel
 constexpr int kPrefetchAhead = 256;  // bytes ahead in each weight row while packing
@@ -325,6 +332,9 @@ void kern_i8_wide(const BlockQ8A *x, int64_t nb, const WBlock16 *wp, float *out,
 
 thread_local std::vector<WBlock16> t_wb;
 
+// One panel's WBlock16s: 2 per 32-block (rows 0-15, 16-31 of the panel).
+inline int64_t wide_panel_blocks(int64_t nb) { return 2 * nb; }
+
 void matmul_i8_wide(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k) {
   const int64_t n = w->rows, cols = w->cols, nb = cols / 32;
   BlockQ8A *xq = grow(t_xq, static_cast<size_t>(m * nb));
@@ -332,10 +342,12 @@ void matmul_i8_wide(float *out, const float *x, const tsgl_weight *w, int64_t m,
     for (int64_t r = r0; r < r1; ++r) k.quantize_q8a(x + r * cols, xq + r * nb, cols);
   }, 4);
   const int64_t panels = (n + kNRW - 1) / kNRW;
+  const WBlock16 *prepacked = static_cast<const WBlock16 *>(w->packed);  // [panels][2 * nb] or null
   parallel_for(panels, [&](int64_t p0, int64_t p1, int) {
-    WBlock16 *wp = grow(t_wb, static_cast<size_t>(2 * nb));
+    WBlock16 *scratch = prepacked ? nullptr : grow(t_wb, static_cast<size_t>(wide_panel_blocks(nb)));
     for (int64_t pp = p0; pp < p1; ++pp) {
-      pack_w_panel_wide(w, pp * kNRW, wp, nb);
+      const WBlock16 *wp = prepacked ? prepacked + pp * wide_panel_blocks(nb) : scratch;
+      if (!prepacked) pack_w_panel_wide(w, pp * kNRW, scratch, nb);
       const int nvalid = static_cast<int>(std::min<int64_t>(kNRW, n - pp * kNRW));
       int64_t i0 = 0;
       for (; i0 + 6 <= m; i0 += 6) kern_i8_wide<6>(xq + i0 * nb, nb, wp, out + i0 * n + pp * kNRW, n, nvalid);
@@ -348,6 +360,19 @@ void matmul_i8_wide(float *out, const float *x, const tsgl_weight *w, int64_t m,
         default: break;
       }
     }
+  });
+}
+
+int64_t wide_packed_bytes(const tsgl_weight *w) {
+  if ((w->dtype != TSGL_Q8_0 && w->dtype != TSGL_Q4_0) || w->rows <= 0 || w->cols % 32 != 0) return 0;
+  const int64_t panels = (w->rows + kNRW - 1) / kNRW;
+  return panels * wide_panel_blocks(w->cols / 32) * static_cast<int64_t>(sizeof(WBlock16));
+}
+
+void wide_prepack(const tsgl_weight *w, WBlock16 *dst) {  // dst: [panels][2 * nb]
+  const int64_t nb = w->cols / 32, panels = (w->rows + kNRW - 1) / kNRW;
+  parallel_for(panels, [&](int64_t p0, int64_t p1, int) {
+    for (int64_t pp = p0; pp < p1; ++pp) pack_w_panel_wide(w, pp * kNRW, dst + pp * wide_panel_blocks(nb), nb);
   });
 }
 
@@ -444,6 +469,12 @@ void matmul_f32(float *out, const float *x, const tsgl_weight *w, int64_t m, con
 #pragma GCC diagnostic pop
 
 namespace tsgl {
+
+int64_t avx512_wide_packed_bytes(const tsgl_weight *w) { return avx512mm::wide_packed_bytes(w); }
+
+void avx512_wide_prepack(const tsgl_weight *w, void *dst) {
+  avx512mm::wide_prepack(w, static_cast<avx512mm::WBlock16 *>(dst));
+}
 
 bool avx512_matmul(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k, bool vnni) {
 #ifndef TSGL_NO_GEMV  // (defined only by bench builds comparing against the packed path)
