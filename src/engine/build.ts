@@ -36,7 +36,7 @@ export interface BuiltEngine {
   tokenizer: Tokenizer | null;
   modelInfo: ModelInfo;
   plan: MemoryPlan;
-  facts: { architecture: string; dtype: string; kvDtype: string; threads: number; isa: string; weightBytes: number; loadMs: number };
+  facts: { architecture: string; dtype: string; kvDtype: string; threads: number; isa: string; weightBytes: number; packedBytes: number; loadMs: number };
 }
 
 /** Largest queue bound JS can act on (SGLang's default is sys.maxsize). */
@@ -91,7 +91,7 @@ export async function buildEngineCore(args: EngineArgs, opts: { progress: boolea
     },
     facts: {
       architecture: c.hfArchitecture, dtype: model.weights.matrixDtype, kvDtype: dtypeName(kvDtype), threads: ops.getNumThreads(), isa: ops.getIsa(),
-      weightBytes: model.weights.bytes, loadMs: model.loadMs,
+      weightBytes: model.weights.bytes, packedBytes: model.weights.packedBytes ?? 0, loadMs: model.loadMs,
     },
   };
 }
