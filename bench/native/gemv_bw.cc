@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
         tsgl_quantize_rows(buf + r * rb, src.data(), 1, cols, d.dtype);
       }
       tsgl_weight_part part{buf, rows};
-      tsgl_weight w{&part, 1, rows, cols, d.dtype, rb};
+      tsgl_weight w{&part, 1, rows, cols, d.dtype, rb, nullptr};
       std::vector<float> x(4 * cols), out(4 * rows);
       for (auto &v : x) v = nd(rng);
       for (int m : {1, 2, 4}) {
