@@ -18,6 +18,13 @@
  * Both walk a panel row by row (one sequential stream per thread: interleaving the 4 rows'
  * streams cost ~30% of the achieved bandwidth).
  *
+ * Pre-packed panels (tsgl_weight.packed, the GEMM's layout) are not used here: the wide
+ * kernel (kern_i8_wide<1..4>) over them, tried on perf5, was not faster at batch-1 decode
+ * (bench/kernels.ts, 2 threads, Zen 4, decode matmul ms/step, medians): SmolLM2-135M Q8_0
+ * 4.75 here vs 4.98 packed (n=7, within noise), Qwen2.5-0.5B Q8_0 15.15 vs 18.15 (n=5),
+ * SmolLM2-135M Q4_0 (bench_one_batch) 2.99 vs 4.29 ms/step (n=3; the panel holds 8-bit
+ * values: 2x the bytes). Reading the GGML rows in place stays the m <= 4 path.
+ *
  * Float (F32, F16, BF16): lane l of an output accumulates x[16c + l] * w[16c + l] over c by
  * fma (masked tail), then the same reduce4 as the packed kernel: bit-identical to it. F16 is
  * converted in register (vcvtph2ps), BF16 by a 16-bit shift; both exact.
