@@ -196,12 +196,12 @@ void matmul_i8(float *out, const float *x, const tsgl_weight *w, int64_t m, cons
 // then accumulates float(I_b) * (d_x * d_w) over blocks in order: the scalar reference's
 // formula, with one rounding less (fma).
 //
-// Pre-packed weights: a Q8_0/Q4_0 weight registered through tsgl_weight_prepack carries
+// Pre-packed weights: a Q8_0 weight registered through tsgl_weight_prepack carries
 // w->packed = every panel exactly as pack_w_panel_wide writes it ([panels][2 * nb] WBlock16,
 // 64-byte aligned, owned by the weight; layout in matmul_avx512.h), and the GEMM reads those
 // panels in place instead of packing each one into thread-local scratch on every call. Same
 // bytes, same kernel: results are bit-identical either way (TSGL_REPACK=0 turns it off).
-// Cost: a second copy, 36 bytes per row per 32-block (Q8_0 34, Q4_0 18).
+// Cost: a second copy, 36 bytes per row per 32-block (the Q8_0 rows take 34).
 
 constexpr int kNRW = 32;  // weight rows per wide panel
 constexpr int kPrefetchAhead = 256;  // bytes ahead in each weight row while packing
@@ -363,8 +363,10 @@ void matmul_i8_wide(float *out, const float *x, const tsgl_weight *w, int64_t m,
   });
 }
 
+// Q8_0 only: its panels cost 36 bytes per row-block against the rows' 34 (a Q4_0 panel holds
+// 8-bit values, twice the rows' 18 bytes, so Q4_0 keeps packing per call).
 int64_t wide_packed_bytes(const tsgl_weight *w) {
-  if ((w->dtype != TSGL_Q8_0 && w->dtype != TSGL_Q4_0) || w->rows <= 0 || w->cols % 32 != 0) return 0;
+  if (w->dtype != TSGL_Q8_0 || w->rows <= 0 || w->cols % 32 != 0) return 0;
   const int64_t panels = (w->rows + kNRW - 1) / kNRW;
   return panels * wide_panel_blocks(w->cols / 32) * static_cast<int64_t>(sizeof(WBlock16));
 }

@@ -12,13 +12,13 @@ namespace tsgl {
 // handle: Q8_0/Q4_0 need vnni (their int8 scheme); every other dtype is handled.
 bool avx512_matmul(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k, bool vnni);
 
-// Pre-packed weights for the int8 GEMM (m > 4; Q8_0/Q4_0, needs avx512_vnni).
+// Pre-packed weights for the int8 GEMM (m > 4; Q8_0, needs avx512_vnni).
 // Layout of w->packed: ceil(rows / 32) panels of 32 weight rows, panel p at
 // packed + p * 2 * (cols / 32) WBlock16s; within a panel, block b and half z (rows 32p + 16z
 // .. +15) is WBlock16 [2b + z] = { uint32 q[8 groups][16 rows] (4 bytes w + 128 each),
 // float d[16] } (576 bytes, 64-byte aligned). Rows past w->rows are padded (q = 128, d = 0).
 // Exactly what the per-call packer writes, so results are bit-identical with or without it.
-// Bytes: 36 per row per 32-block (Q8_0 rows are 34, Q4_0 rows 18), plus the last panel's pad.
+// Bytes: 36 per row per 32-block (Q8_0 rows are 34), plus the last panel's pad.
 int64_t avx512_wide_packed_bytes(const tsgl_weight *w);  // 0 when w has no such layout
 // Fills dst (64-byte aligned, avx512_wide_packed_bytes(w) bytes) in the pool's threads.
 void avx512_wide_prepack(const tsgl_weight *w, void *dst);
