@@ -349,15 +349,26 @@ void matmul_i8_wide(float *out, const float *x, const tsgl_weight *w, int64_t m,
       const WBlock16 *wp = prepacked ? prepacked + pp * wide_panel_blocks(nb) : scratch;
       if (!prepacked) pack_w_panel_wide(w, pp * kNRW, scratch, nb);
       const int nvalid = static_cast<int>(std::min<int64_t>(kNRW, n - pp * kNRW));
-      int64_t i0 = 0;
-      for (; i0 + 6 <= m; i0 += 6) kern_i8_wide<6>(xq + i0 * nb, nb, wp, out + i0 * n + pp * kNRW, n, nvalid);
-      switch (m - i0) {
-        case 5: kern_i8_wide<5>(xq + i0 * nb, nb, wp, out + i0 * n + pp * kNRW, n, nvalid); break;
-        case 4: kern_i8_wide<4>(xq + i0 * nb, nb, wp, out + i0 * n + pp * kNRW, n, nvalid); break;
-        case 3: kern_i8_wide<3>(xq + i0 * nb, nb, wp, out + i0 * n + pp * kNRW, n, nvalid); break;
-        case 2: kern_i8_wide<2>(xq + i0 * nb, nb, wp, out + i0 * n + pp * kNRW, n, nvalid); break;
-        case 1: kern_i8_wide<1>(xq + i0 * nb, nb, wp, out + i0 * n + pp * kNRW, n, nvalid); break;
-        default: break;
+      // Pre-packed: the next panel is read from DRAM while this one runs (its bytes prefetched
+      // in equal slices before each 6-row kernel call), so the first call on a panel does
+      // not wait for it; the hardware prefetcher alone leaves that first pass latency bound.
+      const char *next = prepacked && pp + 1 < p1 ? reinterpret_cast<const char *>(prepacked + (pp + 1) * wide_panel_blocks(nb)) : nullptr;
+      const int64_t next_bytes = wide_panel_blocks(nb) * static_cast<int64_t>(sizeof(WBlock16)), calls = (m + 5) / 6;
+      int64_t pf = 0, call = 0;
+      for (int64_t i0 = 0; i0 < m; i0 += 6, ++call) {
+        if (next) {
+          for (const int64_t upto = next_bytes * (call + 1) / calls; pf < upto; pf += 64) _mm_prefetch(next + pf, _MM_HINT_T0);
+        }
+        float *o = out + i0 * n + pp * kNRW;
+        const BlockQ8A *xr = xq + i0 * nb;
+        switch (std::min<int64_t>(6, m - i0)) {
+          case 6: kern_i8_wide<6>(xr, nb, wp, o, n, nvalid); break;
+          case 5: kern_i8_wide<5>(xr, nb, wp, o, n, nvalid); break;
+          case 4: kern_i8_wide<4>(xr, nb, wp, o, n, nvalid); break;
+          case 3: kern_i8_wide<3>(xr, nb, wp, o, n, nvalid); break;
+          case 2: kern_i8_wide<2>(xr, nb, wp, o, n, nvalid); break;
+          default: kern_i8_wide<1>(xr, nb, wp, o, n, nvalid); break;
+        }
       }
     }
   });
