@@ -444,6 +444,25 @@ static inline void row_accumulate(RowState &s, const uint8_t *const *vr) {
   for (int c = 0; c < NC; ++c) _mm512_store_ps(s.acc + 16 * c, acc[c]);
 }
 
+// Phase 3 for R rows that see the same keys of the tile: each V chunk is loaded (and widened)
+// once and accumulated into every row; per row the same fma sequence as row_accumulate.
+template <int NC, int DT, int R>
+static inline void rows_accumulate(RowState *st, const uint8_t *const *vr) {
+  __m512 acc[R][NC];
+  for (int r = 0; r < R; ++r) {
+    const __m512 vc = _mm512_set1_ps(st[r].corr);
+    for (int c = 0; c < NC; ++c) acc[r][c] = _mm512_mul_ps(_mm512_load_ps(st[r].acc + 16 * c), vc);
+  }
+  for (int t = 0; t < st[0].cnt; ++t) {
+    for (int c = 0; c < NC; ++c) {
+      const __m512 v = load_kv16t<DT>(vr[t], 16 * c);
+      for (int r = 0; r < R; ++r) acc[r][c] = _mm512_fmadd_ps(_mm512_set1_ps(st[r].p[t]), v, acc[r][c]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < NC; ++c) _mm512_store_ps(st[r].acc + 16 * c, acc[r][c]);
+}
+
 static inline void prefetch_rows(const uint8_t *kb, const uint8_t *vb, const int32_t *slots, int64_t n,
                                  int64_t slot_bytes, int64_t head_bytes) {
   for (int64_t t = 0; t < n; ++t) {
@@ -460,6 +479,18 @@ template <int NC, int DT>
 static inline void tile_rows(RowState *st, int64_t r0, int64_t rows, const uint8_t *const *kr, const uint8_t *const *vr) {
   for (int64_t r = r0; r < rows; ++r) row_scores<NC, DT>(st[r], kr);
   for (int64_t r = r0; r < rows; ++r) row_softmax(st[r]);
+  // Few rows that see the same keys (decode: the heads of one GQA group) share each V chunk,
+  // when their R * NC accumulators fit the registers.
+  const int64_t nr = rows - r0;
+  if (nr * NC <= 16 && st[r0].cnt == st[rows - 1].cnt) {
+    switch (nr) {
+      case 1: return rows_accumulate<NC, DT, 1>(st + r0, vr);
+      case 2: if constexpr (2 * NC <= 16) return rows_accumulate<NC, DT, 2>(st + r0, vr); break;
+      case 3: if constexpr (3 * NC <= 16) return rows_accumulate<NC, DT, 3>(st + r0, vr); break;
+      case 4: if constexpr (4 * NC <= 16) return rows_accumulate<NC, DT, 4>(st + r0, vr); break;
+      default: break;
+    }
+  }
   for (int64_t r = r0; r < rows; ++r) row_accumulate<NC, DT>(st[r], vr);
 }
 
@@ -526,7 +557,7 @@ static void attention_block(const AttnArgs &a, int64_t req, int64_t kvh, int64_t
       --r0;
       st[r0].cnt = static_cast<int>(std::min<int64_t>(kKeyTile, st[r0].lim - i0));
     }
-    if (DT != TSGL_F32 && rows - r0 >= 2) {
+    if (DT != TSGL_F32 && rows - r0 > 4) {
       widen_tile<NC, DT>(kt, vt, kr, vr, tile);
       tile_rows<NC, TSGL_F32>(st, r0, rows, kr, vr);
     } else {
