@@ -431,21 +431,9 @@ static inline void row_softmax(RowState &s) {
   _mm512_store_ps(s.p, p);
 }
 
-// Phase 3: acc = acc * corr + sum_t p[t] * V[t].
-template <int NC, int DT>
-static inline void row_accumulate(RowState &s, const uint8_t *const *vr) {
-  __m512 acc[NC];
-  const __m512 vc = _mm512_set1_ps(s.corr);
-  for (int c = 0; c < NC; ++c) acc[c] = _mm512_mul_ps(_mm512_load_ps(s.acc + 16 * c), vc);
-  for (int t = 0; t < s.cnt; ++t) {
-    const __m512 vp = _mm512_set1_ps(s.p[t]);
-    for (int c = 0; c < NC; ++c) acc[c] = _mm512_fmadd_ps(vp, load_kv16t<DT>(vr[t], 16 * c), acc[c]);
-  }
-  for (int c = 0; c < NC; ++c) _mm512_store_ps(s.acc + 16 * c, acc[c]);
-}
-
-// Phase 3 for R rows that see the same keys of the tile: each V chunk is loaded (and widened)
-// once and accumulated into every row; per row the same fma sequence as row_accumulate.
+// Phase 3 for R rows that see the same keys of the tile: acc = acc * corr + sum_t p[t] * V[t],
+// each V chunk loaded (and widened) once for all R rows; per row the fma sequence does not
+// depend on R.
 template <int NC, int DT, int R>
 static inline void rows_accumulate(RowState *st, const uint8_t *const *vr) {
   __m512 acc[R][NC];
@@ -479,19 +467,22 @@ template <int NC, int DT>
 static inline void tile_rows(RowState *st, int64_t r0, int64_t rows, const uint8_t *const *kr, const uint8_t *const *vr) {
   for (int64_t r = r0; r < rows; ++r) row_scores<NC, DT>(st[r], kr);
   for (int64_t r = r0; r < rows; ++r) row_softmax(st[r]);
-  // Few rows that see the same keys (decode: the heads of one GQA group) share each V chunk,
-  // when their R * NC accumulators fit the registers.
-  const int64_t nr = rows - r0;
-  if (nr * NC <= 16 && st[r0].cnt == st[rows - 1].cnt) {
-    switch (nr) {
-      case 1: return rows_accumulate<NC, DT, 1>(st + r0, vr);
-      case 2: if constexpr (2 * NC <= 16) return rows_accumulate<NC, DT, 2>(st + r0, vr); break;
-      case 3: if constexpr (3 * NC <= 16) return rows_accumulate<NC, DT, 3>(st + r0, vr); break;
-      case 4: if constexpr (4 * NC <= 16) return rows_accumulate<NC, DT, 4>(st + r0, vr); break;
-      default: break;
+  // Rows that see the same keys of the tile (all of a decode block; all but the diagonal tiles
+  // of a prefill block) go in groups of up to 16 / NC sharing each V chunk's load (and, unless
+  // widened, its conversion); the R * NC accumulators stay in registers.
+  constexpr int64_t kGroup = 16 / NC < 4 ? 16 / NC : 4;
+  int64_t r = r0;
+  while (r < rows) {
+    int64_t g = 1;
+    while (g < kGroup && r + g < rows && st[r + g].cnt == st[r].cnt) ++g;
+    switch (g) {  // g <= kGroup
+      case 4: if constexpr (kGroup >= 4) rows_accumulate<NC, DT, 4>(st + r, vr); break;
+      case 3: if constexpr (kGroup >= 3) rows_accumulate<NC, DT, 3>(st + r, vr); break;
+      case 2: if constexpr (kGroup >= 2) rows_accumulate<NC, DT, 2>(st + r, vr); break;
+      default: rows_accumulate<NC, DT, 1>(st + r, vr); break;
     }
+    r += g;
   }
-  for (int64_t r = r0; r < rows; ++r) row_accumulate<NC, DT>(st[r], vr);
 }
 
 // F16/BF16 K and V rows of a tile widened once to f32 (exact), so the rows of a block do not
