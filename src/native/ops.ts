@@ -116,7 +116,7 @@ export function rowBytes(dtype: DTypeId, cols: number): number {
 /**
  * Registers `parts` (each [rowsPerPart[i], rowBytes] bytes) stacked along rows; zero copy.
  * `prepack` (default true): let the addon keep a copy in its GEMM layout where it has one
- * (Q8_0/Q4_0 on AVX-512 VNNI, ~1x the Q8_0 bytes); pass false for tables only `embed` reads.
+ * (Q8_0 on AVX-512 VNNI, 1.06x its bytes); pass false for tables only `embed` reads.
  */
 export function createWeight(parts: Uint8Array[], rowsPerPart: number[], cols: number, dtype: DTypeId, opts: { prepack?: boolean } = {}): Weight {
   const op = 'createWeight';
