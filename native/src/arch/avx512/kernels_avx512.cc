@@ -548,6 +548,9 @@ static void attention_block(const AttnArgs &a, int64_t req, int64_t kvh, int64_t
       --r0;
       st[r0].cnt = static_cast<int>(std::min<int64_t>(kKeyTile, st[r0].lim - i0));
     }
+    // Widen F16/BF16 tiles once when more than 4 rows read them (prefill/extend blocks); a
+    // decode group of <= 4 rows converts K per row and V once per group (rows_accumulate),
+    // which measured faster than storing the widened tile and reading it back.
     if (DT != TSGL_F32 && rows - r0 > 4) {
       widen_tile<NC, DT>(kt, vt, kr, vr, tile);
       tile_rows<NC, TSGL_F32>(st, r0, rows, kr, vr);
