@@ -81,11 +81,20 @@ export function postAttnNorm(ctx: ForwardContext, lw: LayerWeights): void {
   ops.addRmsNorm(s.residual, s.hidden, s.normed, lw.postAttnNorm, batch.numTokens, c.hiddenSize, c.rmsNormEps);
 }
 
-/** Gated MLP: hidden = down(act(gate(normed)) * up(normed)). */
+/**
+ * Gated MLP: hidden = down(act(gate(normed)) * up(normed)), in passes of `state.mlpRows` rows so
+ * the [rows, 2 * intermediate] gate/up output is still in cache when the GLU and the down
+ * projection read it (rows are independent: same results as one pass).
+ */
 export function gatedMlp(ctx: ForwardContext, lw: LayerWeights): void {
   const { state: s, config: c, batch } = ctx;
-  const n = batch.numTokens;
-  ops.matmul(s.gateUp, s.normed, lw.gateUp, n);
-  ops.gluMul(s.act, s.gateUp, n, c.intermediateSize, c.hiddenAct === 'gelu' ? 1 : 0);
-  ops.matmul(s.hidden, s.act, lw.down, n);
+  const n = batch.numTokens, h = c.hiddenSize, d = c.intermediateSize, act = c.hiddenAct === 'gelu' ? 1 : 0;
+  for (let r0 = 0; r0 < n; r0 += s.mlpRows) {
+    const rows = Math.min(s.mlpRows, n - r0);
+    const gateUp = s.gateUp.subarray(0, rows * 2 * d); // [rows, 2 * intermediate]
+    const actRows = s.act.subarray(0, rows * d); // [rows, intermediate]
+    ops.matmul(gateUp, s.normed.subarray(r0 * h, (r0 + rows) * h), lw.gateUp, rows);
+    ops.gluMul(actRows, gateUp, rows, d, act);
+    ops.matmul(s.hidden.subarray(r0 * h, (r0 + rows) * h), actRows, lw.down, rows);
+  }
 }

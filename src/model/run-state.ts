@@ -2,12 +2,16 @@
  * RunState: every activation buffer of a forward step, allocated once for at most `maxTokens`
  * tokens. Steps use prefixes of these buffers (kernels take explicit row counts).
  *
- * Invariants: the token buffers are never reallocated; a batch larger than maxTokens is a
+ * Invariants: the token buffers are never reallocated (the MLP's gate/up and activation buffers
+ * hold `mlpRows` rows: the MLP runs in passes of that many); a batch larger than maxTokens is a
  * scheduler bug and fails loudly. The logit buffers start at `initialLogitRows` rows and grow
  * (doubling, up to maxTokens) only when a step needs more rows (large decode batches, input
  * logprobs), so a 150k vocabulary does not cost [maxTokens, vocab] floats up front.
  */
 import type { ModelConfig } from './model-config.js';
+
+/** Rows per MLP pass: [512, 2 * intermediate] floats (6 MiB for SmolLM2) stay in L2/L3. */
+const MLP_ROWS = 512;
 
 export class RunState {
   readonly hidden: Float32Array; // [maxTokens, hidden] embeddings, then each sub-block's output
@@ -17,8 +21,10 @@ export class RunState {
   readonly k: Float32Array; // [maxTokens, numKvHeads, headDim]
   readonly v: Float32Array; // [maxTokens, numKvHeads, headDim]
   readonly attnOut: Float32Array; // [maxTokens, numHeads, headDim]
-  readonly gateUp: Float32Array; // [maxTokens, 2 * intermediate]
-  readonly act: Float32Array; // [maxTokens, intermediate]
+  /** Rows the MLP runs at a time (its gate/up output stays in cache; see layers.gatedMlp). */
+  readonly mlpRows: number;
+  readonly gateUp: Float32Array; // [mlpRows, 2 * intermediate]
+  readonly act: Float32Array; // [mlpRows, intermediate]
   logitInput: Float32Array; // [logitRowCapacity, hidden]
   logits: Float32Array; // [logitRowCapacity, vocab]
   logitRowCapacity: number;
@@ -33,8 +39,9 @@ export class RunState {
     this.k = new Float32Array(maxTokens * kvDim);
     this.v = new Float32Array(maxTokens * kvDim);
     this.attnOut = new Float32Array(maxTokens * qDim);
-    this.gateUp = new Float32Array(maxTokens * 2 * c.intermediateSize);
-    this.act = new Float32Array(maxTokens * c.intermediateSize);
+    this.mlpRows = Math.min(maxTokens, MLP_ROWS);
+    this.gateUp = new Float32Array(this.mlpRows * 2 * c.intermediateSize);
+    this.act = new Float32Array(this.mlpRows * c.intermediateSize);
     this.logitRowCapacity = Math.max(1, Math.min(initialLogitRows, maxTokens));
     this.logitInput = new Float32Array(this.logitRowCapacity * c.hiddenSize);
     this.logits = new Float32Array(this.logitRowCapacity * c.vocabSize);

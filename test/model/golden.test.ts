@@ -71,4 +71,13 @@ describe('batching and chunking invariants', () => {
       assert.ok(Math.sqrt(num / den) < 1e-4, `chunk ${chunk}: relative error ${Math.sqrt(num / den)}`);
     }
   });
+
+  it('a prefill longer than the MLP pass (512 rows) equals one made of chunks shorter than it, bit for bit', () => {
+    const base = golden('tiny-random-llama3')[0]!.prompt_ids;
+    const prompt = Array.from({ length: 1000 }, (_, i) => base[i % base.length]!); // 2 MLP passes: 512, 488
+    const whole = driverFor(MODELS + 'tiny-random-llama3').prefillLogits(prompt, 1 << 30);
+    const chunked = driverFor(MODELS + 'tiny-random-llama3').prefillLogits(prompt, 400); // one pass per step
+    assert.ok(whole.some((v) => v !== 0));
+    assert.deepEqual(whole, chunked);
+  });
 });
