@@ -2,7 +2,7 @@
  * deepseekv3: `<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\n```json\n{ARGS}\n```<｜tool▁call▁end｜>...<｜tool▁calls▁end｜>`.
  * Streaming: the name once its "```json" line is complete, then the canonical arguments as they grow.
  */
-import { jsonArgsCall } from './json-calls.js';
+import { headedJsonCalls } from './json-calls.js';
 import { type PartialCall, type ToolDef, type ToolFormat, type ToolParseResult, parseBaseJson } from './types.js';
 
 const CALL_BEGIN = '<｜tool▁call▁begin｜>';
@@ -30,14 +30,9 @@ export class DeepSeekV3Format implements ToolFormat {
     return { normalText, calls };
   }
   partialCalls(section: string, tools: readonly ToolDef[]): PartialCall[] {
-    const out: PartialCall[] = [];
-    for (let i = section.indexOf(CALL_BEGIN); i >= 0; i = section.indexOf(CALL_BEGIN, i + 1)) {
-      const from = i + CALL_BEGIN.length;
+    return headedJsonCalls(section, CALL_BEGIN, tools, (from) => {
       const h = HEADER.exec(section.slice(from));
-      if (!h) continue;
-      const r = jsonArgsCall(h[1]!.trim(), section, from + h[0].length, tools);
-      if (r.call) out.push(r.call);
-    }
-    return out;
+      return h && { name: h[1]!.trim(), argsFrom: from + h[0].length };
+    });
   }
 }

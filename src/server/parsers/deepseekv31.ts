@@ -6,7 +6,7 @@
  * a call whose arguments are not valid JSON makes the whole output normal text with no calls.
  * Streaming: the name once `<｜tool▁sep｜>` arrives, then the canonical arguments as they grow.
  */
-import { jsonArgsCall } from './json-calls.js';
+import { headedJsonCalls } from './json-calls.js';
 import { type PartialCall, type ToolCallItem, type ToolDef, type ToolFormat, type ToolParseResult, parseBaseJson } from './types.js';
 
 const CALL_BEGIN = '<｜tool▁call▁begin｜>';
@@ -35,14 +35,10 @@ export class DeepSeekV31Format implements ToolFormat {
     return { normalText, calls };
   }
   partialCalls(section: string, tools: readonly ToolDef[]): PartialCall[] {
-    const out: PartialCall[] = [];
-    for (let i = section.indexOf(CALL_BEGIN); i >= 0; i = section.indexOf(CALL_BEGIN, i + 1)) {
-      const from = i + CALL_BEGIN.length;
+    return headedJsonCalls(section, CALL_BEGIN, tools, (from) => {
       const sep = section.indexOf(SEP, from);
-      if (sep < 0 || section.slice(from, sep).includes('<')) continue;
-      const r = jsonArgsCall(section.slice(from, sep).trim(), section, sep + SEP.length, tools);
-      if (r.call) out.push(r.call);
-    }
-    return out;
+      if (sep < 0 || section.slice(from, sep).includes('<')) return null;
+      return { name: section.slice(from, sep).trim(), argsFrom: sep + SEP.length };
+    });
   }
 }

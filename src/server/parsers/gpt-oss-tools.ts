@@ -9,7 +9,7 @@
  * Invariants: normal text is the text outside call messages, trimmed; streaming names a call once
  * its header reaches `<|message|>` and then streams the canonical arguments as they grow.
  */
-import { jsonArgsCall } from './json-calls.js';
+import { headedJsonCalls } from './json-calls.js';
 import { type PartialCall, type ToolCallItem, type ToolDef, type ToolFormat, type ToolParseResult, pyJson, toolIndexOf } from './types.js';
 
 const BOT = '<|channel|>commentary to=';
@@ -41,14 +41,9 @@ export class GptOssToolFormat implements ToolFormat {
     return { normalText: text.replace(CALL, '').trim(), calls };
   }
   partialCalls(section: string, tools: readonly ToolDef[]): PartialCall[] {
-    const out: PartialCall[] = [];
-    for (let i = section.indexOf(BOT); i >= 0; i = section.indexOf(BOT, i + 1)) {
-      const from = i + BOT.length;
+    return headedJsonCalls(section, BOT, tools, (from) => {
       const h = HEADER.exec(section.slice(from));
-      if (!h) continue;
-      const r = jsonArgsCall(shortName(h[1]!), section, from + h[0].length, tools);
-      if (r.call) out.push(r.call);
-    }
-    return out;
+      return h && { name: shortName(h[1]!), argsFrom: from + h[0].length };
+    });
   }
 }

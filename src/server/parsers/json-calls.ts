@@ -74,10 +74,28 @@ export function scanCallList(s: string, from: number, sep: string, tools: readon
 }
 
 /** Arguments that are a bare JSON value at `from`, for a call already named by its header. */
-export function jsonArgsCall(name: string, s: string, from: number, tools: readonly ToolDef[]): { call: PartialCall | null; end: number | null } {
+function jsonArgsCall(name: string, s: string, from: number, tools: readonly ToolDef[]): PartialCall | null {
   const toolIndex = toolIndexOf(name, tools);
+  if (toolIndex < 0) return null;
   const v = stableJsonPrefix(s, from);
-  if (toolIndex < 0) return { call: null, end: v.end };
-  if (v.end === null) return { call: { toolIndex, name, args: v.text, done: false }, end: null };
-  return { call: { toolIndex, name, args: pyJson(JSON.parse(s.slice(from, v.end))), done: true }, end: v.end };
+  if (v.end === null) return { toolIndex, name, args: v.text, done: false };
+  return { toolIndex, name, args: pyJson(JSON.parse(s.slice(from, v.end))), done: true };
+}
+
+/**
+ * One call after each `marker` in `section` whose header is complete: `header(from)` reads it
+ * from just after the marker and gives the call's name and where its bare JSON arguments start,
+ * or null while it is incomplete (deepseekv3/v31, gpt-oss).
+ */
+export function headedJsonCalls(
+  section: string, marker: string, tools: readonly ToolDef[],
+  header: (from: number) => { name: string; argsFrom: number } | null,
+): PartialCall[] {
+  const out: PartialCall[] = [];
+  for (let i = section.indexOf(marker); i >= 0; i = section.indexOf(marker, i + 1)) {
+    const h = header(i + marker.length);
+    const call = h && jsonArgsCall(h.name, section, h.argsFrom, tools);
+    if (call) out.push(call);
+  }
+  return out;
 }
