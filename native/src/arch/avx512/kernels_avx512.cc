@@ -289,31 +289,33 @@ static void scale_to(float *out, const float *acc, float s, int64_t n) {
 
 #include "../attention_impl.inc"
 
-// 16 zmm -> one zmm whose lane t is the horizontal sum of v[t] (fixed order).
-static inline __m512 transpose_reduce16(const __m512 *v) {
+// 16 zmm -> one zmm whose lane t combines v[t]'s 16 lanes with `op` (add or max) in a fixed
+// tree: interleave pairs of vectors, then pairs of pairs, then 128-bit lanes.
+template <typename Op>
+static inline __m512 transpose_tree16(const __m512 *v, Op op) {
   __m512 t[8], u[4];
-  for (int p = 0; p < 8; ++p) t[p] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * p], v[2 * p + 1]), _mm512_unpackhi_ps(v[2 * p], v[2 * p + 1]));
+  for (int p = 0; p < 8; ++p) t[p] = op(_mm512_unpacklo_ps(v[2 * p], v[2 * p + 1]), _mm512_unpackhi_ps(v[2 * p], v[2 * p + 1]));
   for (int q = 0; q < 4; ++q) {
     const __m512d a = _mm512_castps_pd(t[2 * q]), b = _mm512_castps_pd(t[2 * q + 1]);
-    u[q] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+    u[q] = op(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
   }
-  const __m512 v01 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x88), _mm512_shuffle_f32x4(u[0], u[1], 0xdd));
-  const __m512 v23 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], 0x88), _mm512_shuffle_f32x4(u[2], u[3], 0xdd));
-  return _mm512_add_ps(_mm512_shuffle_f32x4(v01, v23, 0x88), _mm512_shuffle_f32x4(v01, v23, 0xdd));
+  const __m512 v01 = op(_mm512_shuffle_f32x4(u[0], u[1], 0x88), _mm512_shuffle_f32x4(u[0], u[1], 0xdd));
+  const __m512 v23 = op(_mm512_shuffle_f32x4(u[2], u[3], 0x88), _mm512_shuffle_f32x4(u[2], u[3], 0xdd));
+  return op(_mm512_shuffle_f32x4(v01, v23, 0x88), _mm512_shuffle_f32x4(v01, v23, 0xdd));
 }
 
-// 16 zmm -> one zmm whose lane t is the maximum of v[t]'s lanes (max is exact in any order).
-static inline __m512 transpose_max16(const __m512 *v) {
-  __m512 t[8], u[4];
-  for (int p = 0; p < 8; ++p) t[p] = _mm512_max_ps(_mm512_unpacklo_ps(v[2 * p], v[2 * p + 1]), _mm512_unpackhi_ps(v[2 * p], v[2 * p + 1]));
-  for (int q = 0; q < 4; ++q) {
-    const __m512d a = _mm512_castps_pd(t[2 * q]), b = _mm512_castps_pd(t[2 * q + 1]);
-    u[q] = _mm512_max_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
-  }
-  const __m512 v01 = _mm512_max_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x88), _mm512_shuffle_f32x4(u[0], u[1], 0xdd));
-  const __m512 v23 = _mm512_max_ps(_mm512_shuffle_f32x4(u[2], u[3], 0x88), _mm512_shuffle_f32x4(u[2], u[3], 0xdd));
-  return _mm512_max_ps(_mm512_shuffle_f32x4(v01, v23, 0x88), _mm512_shuffle_f32x4(v01, v23, 0xdd));
-}
+struct AddPs {
+  __m512 operator()(__m512 x, __m512 y) const { return _mm512_add_ps(x, y); }
+};
+struct MaxPs {
+  __m512 operator()(__m512 x, __m512 y) const { return _mm512_max_ps(x, y); }
+};
+
+// Lane t = horizontal sum of v[t] (fixed order).
+static inline __m512 transpose_reduce16(const __m512 *v) { return transpose_tree16(v, AddPs{}); }
+
+// Lane t = maximum of v[t]'s lanes (max is exact in any order).
+static inline __m512 transpose_max16(const __m512 *v) { return transpose_tree16(v, MaxPs{}); }
 
 // round_half_away(v) as int32 for integral-range v (|v| <= 127 here): truncate, then step
 // away from zero when the exact remainder is >= 0.5 in magnitude (the scalar formula).
