@@ -131,6 +131,10 @@ typedef struct tsgl_kv_pool tsgl_kv_pool;
 tsgl_kv_pool *tsgl_kv_pool_create(int64_t num_layers, int64_t num_slots, int64_t num_kv_heads,
                                   int64_t head_dim, int dtype);
 void tsgl_kv_pool_free(tsgl_kv_pool *pool);
+/* Backs slots [0, n) of every layer's K and V with memory now (MADV_POPULATE_WRITE, else one
+ * write per page) instead of at their first store; contents stay zero. Returns the bytes
+ * committed. */
+int64_t tsgl_kv_pool_commit(tsgl_kv_pool *pool, int64_t n);
 void tsgl_kv_pool_shape(const tsgl_kv_pool *pool, int64_t *num_layers, int64_t *num_slots,
                         int64_t *num_kv_heads, int64_t *head_dim, int *dtype);
 /* k, v: [n, num_kv_heads, head_dim] f32, written to slots loc[t] of layer. */

@@ -442,6 +442,13 @@ void FreeKvPool(const Napi::CallbackInfo &info) {
   tsgl_kv_pool_free(p);
 }
 
+Napi::Value CommitKvPool(const Napi::CallbackInfo &info) {
+  Args a(info, "commitKvPool", 2);
+  tsgl_kv_pool *p = pool(a, 0);
+  const int64_t n = a.integer(1, "numSlots", 0);
+  return Napi::Number::New(info.Env(), static_cast<double>(tsgl_kv_pool_commit(p, n)));
+}
+
 // storeKv / loadKv share their argument checks.
 template <bool kStore>
 void KvCopy(const Napi::CallbackInfo &info, const char *fn, const char *loc_name) {
@@ -512,6 +519,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TSGL_EXPORT("applyTokenBitmask", ApplyTokenBitmask);
   TSGL_EXPORT("createKvPool", CreateKvPool);
   TSGL_EXPORT("freeKvPool", FreeKvPool);
+  TSGL_EXPORT("commitKvPool", CommitKvPool);
   TSGL_EXPORT("storeKv", StoreKv);
   TSGL_EXPORT("loadKv", LoadKv);
   TSGL_EXPORT("attention", Attention);

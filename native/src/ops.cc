@@ -14,6 +14,7 @@
  *   never changes results (the same panels the kernel would pack per call).
  */
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -270,6 +271,31 @@ void tsgl_kv_pool_free(tsgl_kv_pool *p) {
   munmap(p->k, len);
   munmap(p->v, len);
   delete p;
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14
+#endif
+
+// The pool is mapped lazily: a slot's memory is backed at its first store, which costs a page
+// fault (and, in a VM, the hypervisor backing the page) inside a forward pass. Committing the
+// slots the allocator hands out first moves that cost to start-up, as engines that zero their
+// KV cache at start do. Layers are committed in parallel; page contents stay zero.
+int64_t tsgl_kv_pool_commit(tsgl_kv_pool *p, int64_t n) {
+  n = std::min(n, p->num_slots);
+  if (n <= 0) return 0;
+  const size_t len = static_cast<size_t>(n * p->slot_bytes);
+  const long page = sysconf(_SC_PAGESIZE);
+  parallel_for(p->num_layers * 2, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) {
+      uint8_t *base = (i & 1 ? p->v : p->k) + (i >> 1) * p->layer_bytes;
+      uint8_t *start = reinterpret_cast<uint8_t *>(reinterpret_cast<uintptr_t>(base) & ~static_cast<uintptr_t>(page - 1));
+      if (madvise(start, len + (base - start), MADV_POPULATE_WRITE) == 0) continue;
+      for (size_t off = 0; off < len; off += static_cast<size_t>(page)) *reinterpret_cast<volatile uint8_t *>(base + off) = 0;
+      *reinterpret_cast<volatile uint8_t *>(base + len - 1) = 0;
+    }
+  });
+  return static_cast<int64_t>(len) * 2 * p->num_layers;
 }
 
 void tsgl_kv_pool_shape(const tsgl_kv_pool *p, int64_t *num_layers, int64_t *num_slots, int64_t *num_kv_heads,

@@ -41,7 +41,7 @@ function banner(args: ResolvedServerArgs, facts: BuiltEngine['facts'], plan: Bui
     `  model         ${args.modelPath}${bundled ? '  (bundled demo model)' : ''}`,
     `  architecture  ${facts.architecture}`,
     `  weights       ${facts.dtype}${args.quantization ? ` (quantization ${args.quantization})` : ''}, ${gib(facts.weightBytes)}${facts.packedBytes ? ` (+ ${gib(facts.packedBytes)} GEMM panels)` : ''}, loaded in ${(facts.loadMs / 1000).toFixed(1)}s`,
-    `  KV cache      ${plan.maxTotalNumTokens} tokens (${gib(plan.kvPoolBytes)} ${facts.kvDtype}), page size ${args.pageSize}, max running requests ${plan.maxRunningRequests}`,
+    `  KV cache      ${plan.maxTotalNumTokens} tokens (${gib(plan.kvPoolBytes)} ${facts.kvDtype}, first ${facts.kvCommittedTokens} committed), page size ${args.pageSize}, max running requests ${plan.maxRunningRequests}`,
     `  context       ${plan.maxReqLen + 1} tokens`,
     `  CPU           ${facts.threads} threads, ${facts.isa} kernels`,
     `  listening on  ${url}`,

@@ -36,7 +36,24 @@ export interface BuiltEngine {
   tokenizer: Tokenizer | null;
   modelInfo: ModelInfo;
   plan: MemoryPlan;
-  facts: { architecture: string; dtype: string; kvDtype: string; threads: number; isa: string; weightBytes: number; packedBytes: number; loadMs: number };
+  facts: {
+    architecture: string; dtype: string; kvDtype: string; threads: number; isa: string; weightBytes: number; packedBytes: number; loadMs: number;
+    /** KV slots backed with memory at start-up (the first the allocator hands out). */
+    kvCommittedTokens: number;
+  };
+}
+
+/**
+ * KV memory committed at start-up, in MiB (env TSGL_KV_COMMIT_MIB, default 512; 0 = none). The
+ * pool is as large as --mem-fraction-static allows but mapped lazily; committing its first
+ * slots (those the allocator hands out first) keeps page faults out of the first requests'
+ * forward passes without holding all of the pool's memory from the start.
+ */
+function kvCommitBytes(): number {
+  const env = process.env.TSGL_KV_COMMIT_MIB;
+  const mib = env === undefined || env === '' ? 512 : Number(env);
+  if (!Number.isFinite(mib) || mib < 0) throw new Error(`TSGL_KV_COMMIT_MIB must be a number of MiB >= 0, got ${env}`);
+  return mib * 2 ** 20;
 }
 
 /** Largest queue bound JS can act on (SGLang's default is sys.maxsize). */
@@ -72,6 +89,8 @@ export async function buildEngineCore(args: EngineArgs, opts: { progress: boolea
     onLeak: (report) => process.stderr.write(`tsgl: KV memory leak detected when idle: ${report}\n`),
   });
   const kvPool = ops.createKvPool(c.numLayers, scheduler.allocator.slotCapacity, c.numKvHeads, c.headDim, kvDtype);
+  const kvCommittedTokens = Math.min(scheduler.allocator.slotCapacity, Math.floor(kvCommitBytes() / plan.cellBytes));
+  ops.commitKvPool(kvPool, kvCommittedTokens);
   const maxTokens = (chunk ?? Math.max(args.maxPrefillTokens, plan.maxReqInputLen)) + plan.maxRunningRequests;
   const runner = new DecoderModelRunner(c, model.weights, kvPool, maxTokens, Math.min(64, plan.maxRunningRequests));
   const eosTokenIds = [...new Set([...c.eosTokenIds, ...(tokenizer?.eosTokenIds ?? [])])];
@@ -92,6 +111,7 @@ export async function buildEngineCore(args: EngineArgs, opts: { progress: boolea
     facts: {
       architecture: c.hfArchitecture, dtype: model.weights.matrixDtype, kvDtype: dtypeName(kvDtype), threads: ops.getNumThreads(), isa: ops.getIsa(),
       weightBytes: model.weights.bytes, packedBytes: model.weights.packedBytes ?? 0, loadMs: model.loadMs,
+      kvCommittedTokens,
     },
   };
 }

@@ -113,6 +113,7 @@ export interface NativeBinding {
    */
   createKvPool(numLayers: number, numSlots: number, numKvHeads: number, headDim: number, kvDtype: DTypeId): number;
   freeKvPool(handle: number): void;
+  commitKvPool(handle: number, numSlots: number): number;
   /** Writes k, v: [numTokens, numKvHeads, headDim] into slots outLoc[t] of `layer`. */
   storeKv(pool: number, layer: number, k: Float32Array, v: Float32Array, outLoc: Int32Array, numTokens: number): void;
   /** Reads slots back into f32 (tests): k, v: [numTokens, numKvHeads, headDim]. */

@@ -312,6 +312,15 @@ export function freeKvPool(pool: KvPool): void {
   native().freeKvPool(pool.handle);
 }
 
+/**
+ * Backs slots [0, numSlots) of every layer with memory now rather than at their first store
+ * (the pool is mapped lazily); contents stay zero. Returns the bytes committed.
+ */
+export function commitKvPool(pool: KvPool, numSlots: number): number {
+  dim('commitKvPool', 'numSlots', numSlots);
+  return native().commitKvPool(pool.handle, Math.min(numSlots, pool.numSlots));
+}
+
 function kvArgs(op: string, pool: KvPool, layer: number, k: Float32Array, v: Float32Array, loc: Int32Array, n: number): void {
   if (!Number.isInteger(layer) || layer < 0 || layer >= pool.numLayers) fail(op, `layer ${layer} out of range [0, ${pool.numLayers})`);
   dim(op, 'numTokens', n);

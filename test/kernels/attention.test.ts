@@ -46,6 +46,27 @@ test('storeKv / loadKv round trip per dtype', () => {
   }
 });
 
+test('commitKvPool backs the first slots of every layer, keeps them zero, and stores still round trip', () => {
+  const rand = rng(31);
+  // 3 layers x 5000 slots x 2 heads x 64 f16 = 256 B per slot per layer, K and V.
+  const pool = ops.createKvPool(3, 5000, 2, 64, DType.F16);
+  assert.equal(ops.commitKvPool(pool, 4000), 3 * 2 * 4000 * 256);
+  assert.equal(ops.commitKvPool(pool, 9000), 3 * 2 * 5000 * 256, 'clamped to the pool');
+  assert.equal(ops.commitKvPool(pool, 0), 0);
+  const slots = Int32Array.from([1, 2, 3999, 4000, 4999]), n = slots.length;
+  const k = new Float32Array(n * 2 * 64).fill(1), v = new Float32Array(n * 2 * 64).fill(1);
+  for (let layer = 0; layer < 3; layer++) {
+    ops.loadKv(pool, layer, k, v, slots, n);
+    assert.ok(k.every((e) => e === 0) && v.every((e) => e === 0), `layer ${layer} reads zero after commit`);
+  }
+  const k1 = randn(n * 2 * 64, rand).map((e) => Math.round(e * 8) / 8), v1 = randn(n * 2 * 64, rand).map((e) => Math.round(e * 8) / 8);
+  ops.storeKv(pool, 2, k1, v1, slots, n);
+  ops.loadKv(pool, 2, k, v, slots, n);
+  assert.deepEqual([k, v], [k1, v1]);
+  assert.throws(() => ops.commitKvPool(pool, -1), /numSlots must be an integer >= 0/);
+  ops.freeKvPool(pool);
+});
+
 interface Req { prefix: number; qLen: number }
 
 function runCase(dtype: ops.DTypeId, numKvHeads: number, group: number, hd: number, reqs: Req[], rand: () => number): void {
