@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { exportGguf, type ExportType } from '../model/gguf-export.js';
 
-const HELP = `Usage: tsgl convert --model-path PATH --outfile FILE.gguf [--outtype f16|bf16|f32|q8_0|q4_0]
+const HELP = `Usage: tsgl convert --model-path PATH --outfile FILE.gguf [--outtype f16|bf16|f32|q8_0|q4_0|q5_0]
                     [--load-format dummy] [--tokenizer-path DIR]
 
   --model-path      Hugging Face model folder, or a folder/config.json with --load-format dummy
@@ -15,7 +15,7 @@ const HELP = `Usage: tsgl convert --model-path PATH --outfile FILE.gguf [--outty
   --tokenizer-path  folder with tokenizer.json to embed as a GGUF vocab (default: the model folder)
 `;
 
-const TYPES: ExportType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0'];
+const TYPES: ExportType[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q5_0'];
 
 export async function convertCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({

@@ -14,14 +14,18 @@ import { join } from 'node:path';
 import { writeGguf, type GgufKv, type GgufTensorOut } from '../formats/gguf-writer.js';
 import { DType, type DTypeId } from '../native/binding.js';
 import * as ops from '../native/ops.js';
+import { GGML_Q5_0, quantizeQ5_0 } from './ggml-legacy.js';
 import type { ModelConfig } from './model-config.js';
 import { ropeInvFreq } from './rope.js';
 import { openWeightSource, tensorBytes, type RawTensor, type WeightSource } from './weight-source.js';
 
-export type ExportType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0';
-const EXPORT_DTYPE: Record<ExportType, DTypeId> = { f32: DType.F32, f16: DType.F16, bf16: DType.BF16, q8_0: DType.Q8_0, q4_0: DType.Q4_0 };
+export type ExportType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q5_0';
+/** GGML type of the matrices (Q5_0 is written here, not by the addon). */
+const EXPORT_DTYPE: Record<ExportType, number> = {
+  f32: DType.F32, f16: DType.F16, bf16: DType.BF16, q8_0: DType.Q8_0, q4_0: DType.Q4_0, q5_0: GGML_Q5_0,
+};
 /** llama.cpp `general.file_type` (LLAMA_FTYPE_*). */
-const FILE_TYPE: Record<ExportType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, bf16: 32 };
+const FILE_TYPE: Record<ExportType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7, q5_0: 8, bf16: 32 };
 
 export interface ExportOptions {
   modelPath: string;
@@ -55,10 +59,11 @@ export function permuteForInterleavedRope(w: Float32Array, rows: number, cols: n
   return out;
 }
 
-function encodeMatrix(f32: Float32Array, rows: number, cols: number, dtype: DTypeId): { data: Uint8Array; type: number } {
-  const type = (dtype === DType.Q8_0 || dtype === DType.Q4_0) && cols % 32 !== 0 ? DType.F16 : dtype;
+function encodeMatrix(f32: Float32Array, rows: number, cols: number, dtype: number): { data: Uint8Array; type: number } {
+  const type = (dtype === DType.Q8_0 || dtype === DType.Q4_0 || dtype === GGML_Q5_0) && cols % 32 !== 0 ? DType.F16 : dtype;
+  if (type === GGML_Q5_0) return { data: quantizeQ5_0(f32), type };
   const data = new Uint8Array(tensorBytes(type, [rows, cols]));
-  ops.quantizeRows(data, f32, rows, cols, type);
+  ops.quantizeRows(data, f32, rows, cols, type as DTypeId);
   return { data, type };
 }
 
@@ -123,7 +128,7 @@ function vocabMetadata(c: ModelConfig, tokenizerDir: string | undefined): GgufKv
   return kv;
 }
 
-function layerTensors(src: WeightSource, c: ModelConfig, i: number, dtype: DTypeId, permute: boolean): GgufTensorOut[] {
+function layerTensors(src: WeightSource, c: ModelConfig, i: number, dtype: number, permute: boolean): GgufTensorOut[] {
   const p = `model.layers.${i}.`;
   const out: GgufTensorOut[] = [];
   const vec = (hf: string, gg: string): void => {

@@ -11,6 +11,8 @@
 import { DType, type DTypeId } from '../native/binding.js';
 import * as ops from '../native/ops.js';
 import type { Weight } from '../native/ops.js';
+import { GGML_TYPE_NAME } from '../formats/gguf.js';
+import { legacyTarget, rewriteLegacy } from './ggml-legacy.js';
 import type { ModelConfig } from './model-config.js';
 import { tensorBytes, type RawTensor, type WeightSource } from './weight-source.js';
 
@@ -59,7 +61,7 @@ const SUPPORTED_MATRIX = new Set<number>(Object.keys(DTYPE_NAME).map(Number));
 const QUANTIZE_TARGETS = new Set<number>([DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0]);
 
 export function dtypeName(dtype: number): string {
-  return DTYPE_NAME[dtype] ?? `ggml-type-${dtype}`;
+  return DTYPE_NAME[dtype] ?? GGML_TYPE_NAME[dtype]?.toLowerCase() ?? `ggml-type-${dtype}`;
 }
 
 class WeightLoader {
@@ -97,7 +99,8 @@ class WeightLoader {
   private matrixBytes(t: RawTensor): { bytes: Uint8Array; dtype: DTypeId } {
     const [rows, cols] = t.shape as [number, number];
     if (!SUPPORTED_MATRIX.has(t.dtype)) {
-      throw new Error(`${this.src.path}: tensor ${t.name} has dtype ${dtypeName(t.dtype)}, which tsgl cannot compute with yet (supported: ${[...SUPPORTED_MATRIX].map(dtypeName).join(', ')})`);
+      const supported = [...SUPPORTED_MATRIX].map(dtypeName).join(', ');
+      throw new Error(`${this.src.path}: tensor ${t.name} has dtype ${dtypeName(t.dtype)}, which tsgl cannot compute with yet (supported: ${supported}; q5_0, q5_1, q4_1 are rewritten at load)`);
     }
     let target = this.opts.weightDtype === 'auto' ? (t.dtype as DTypeId) : this.opts.weightDtype;
     if (target !== t.dtype && !QUANTIZE_TARGETS.has(target)) target = t.dtype as DTypeId;
@@ -112,9 +115,18 @@ class WeightLoader {
     return { bytes: out, dtype: target };
   }
 
+  /** A matrix in a format with kernels: legacy GGML blocks (Q5_0, Q5_1, Q4_1) rewritten. */
+  private computable(t: RawTensor): RawTensor {
+    const target = legacyTarget(t.dtype);
+    if (target === null) return t;
+    const numElements = t.shape.reduce((a, b) => a * b, 1);
+    return { ...t, dtype: target, bytes: rewriteLegacy(t.dtype, t.bytes, numElements) };
+  }
+
   /** Registers rows of one or more matrices stacked into one native weight. */
   matrix(names: string[], opts: { prepack?: boolean } = {}): Weight {
-    const parts = names.map((n) => this.raw(n));
+    const files = names.map((n) => this.raw(n));
+    const parts = files.map((t) => this.computable(t));
     const cols = parts[0]!.shape[1]!;
     let converted = parts.map((t) => this.matrixBytes(t));
     if (converted.some((c) => c.dtype !== converted[0]!.dtype)) {
@@ -127,7 +139,7 @@ class WeightLoader {
     for (let i = 0; i < parts.length; i++) {
       this.bytes += converted[i]!.bytes.byteLength;
       this.dtypeCounts.set(dtype, (this.dtypeCounts.get(dtype) ?? 0) + converted[i]!.bytes.byteLength);
-      this.progress(parts[i]!);
+      this.progress(files[i]!);
     }
     return handle;
   }

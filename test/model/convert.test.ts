@@ -26,6 +26,15 @@ function driver(path: string): Driver {
   return new Driver(new DecoderModelRunner(c, m.weights, pool, 512, 4), 1024);
 }
 
+function correlation(a: Float32Array, b: Float32Array): number {
+  const n = a.length;
+  let ma = 0, mb = 0;
+  for (let i = 0; i < n; i++) { ma += a[i]! / n; mb += b[i]! / n; }
+  let sab = 0, saa = 0, sbb = 0;
+  for (let i = 0; i < n; i++) { sab += (a[i]! - ma) * (b[i]! - mb); saa += (a[i]! - ma) ** 2; sbb += (b[i]! - mb) ** 2; }
+  return sab / Math.sqrt(saa * sbb);
+}
+
 function goldenCases(name: string): { prompt_ids: number[]; greedy_output_ids: number[]; ignore_eos?: boolean }[] {
   return (JSON.parse(readFileSync(`${MODELS}golden/${name}.greedy.json`, 'utf8')) as { cases: [] }).cases;
 }
@@ -43,8 +52,34 @@ describe('tsgl convert', () => {
     });
   }
 
+  it('tinystories-656k → Q5_0 GGUF loads (rewritten to Q8_0 exactly) and stays close to the F32 logits', (t) => {
+    const f32Path = join(dir, 'tinystories-656k-for-q5.gguf'), q5Path = join(dir, 'tinystories-656k-q5_0.gguf');
+    exportGguf({ modelPath: MODELS + 'tinystories-656k', outPath: f32Path, outType: 'f32', dummy: false });
+    exportGguf({ modelPath: MODELS + 'tinystories-656k', outPath: q5Path, outType: 'q5_0', dummy: false });
+    assert.equal(readGguf(q5Path).tensors.find((x) => x.name === 'blk.0.ffn_up.weight')!.type, 6);
+    const m = loadModel({ modelPath: q5Path, loadFormat: 'auto', dtype: 'auto', quantization: null, progress: false });
+    assert.equal(m.weights.matrixDtype, 'q8_0');
+    const q5 = driver(q5Path), f32 = driver(f32Path);
+    for (const c of goldenCases('tinystories-656k')) {
+      const a = q5.prefillLogits(c.prompt_ids, 1 << 30), b = f32.prefillLogits(c.prompt_ids, 1 << 30);
+      let maxDiff = 0, argA = 0, argB = 0;
+      for (let j = 0; j < a.length; j++) {
+        maxDiff = Math.max(maxDiff, Math.abs(a[j]! - b[j]!));
+        if (a[j]! > a[argA]!) argA = j;
+        if (b[j]! > b[argB]!) argB = j;
+      }
+      const r = correlation(a, b);
+      t.diagnostic(`q5_0 prompt of ${c.prompt_ids.length} ids: max |logit diff| vs F32 ${maxDiff.toFixed(4)}, correlation ${r.toFixed(5)}, argmax ${argA} vs ${argB}`);
+      // 5-bit weights move this 656K-parameter model's logits by up to ~1.5 (Q8_0: < 0.5); a
+      // mis-decoded block layout would leave the logits uncorrelated with F32's.
+      assert.ok(maxDiff < 3, `max logit difference ${maxDiff}`);
+      assert.ok(r > 0.99, `logit correlation with F32 ${r}`);
+      assert.ok(b[argA]! > b[argB]! - 0.5, `Q5_0's first greedy token ${argA} is near the top of the F32 logits (${b[argA]} vs ${b[argB]})`);
+    }
+  });
+
   it('exports a dummy config in every type with llama.cpp file types', () => {
-    const expected: Record<ExportType, [number, number]> = { f32: [0, DType.F32], f16: [1, DType.F16], bf16: [32, DType.BF16], q8_0: [7, DType.Q8_0], q4_0: [2, DType.Q4_0] };
+    const expected: Record<ExportType, [number, number]> = { f32: [0, DType.F32], f16: [1, DType.F16], bf16: [32, DType.BF16], q8_0: [7, DType.Q8_0], q4_0: [2, DType.Q4_0], q5_0: [8, 6] };
     for (const [type, [fileType, tensorType]] of Object.entries(expected) as [ExportType, [number, number]][]) {
       const out = join(dir, `dummy-${type}.gguf`);
       exportGguf({ modelPath: `${MODELS}tiny-random-qwen3/config.json`, outPath: out, outType: type, dummy: true });
