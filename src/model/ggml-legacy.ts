@@ -42,6 +42,16 @@ export function rewriteLegacy(dtype: number, src: Uint8Array, numElements: numbe
   throw new Error(`rewriteLegacy: GGML type ${dtype} is not a legacy format`);
 }
 
+/** Value j of a block (j < 16): low nibble of byte j, 5th bit from bit j of qh (0 for 4-bit blocks). */
+function lowValue(byte: number, qh: number, j: number): number {
+  return (byte & 0x0f) | (((qh >>> j) & 1) << 4);
+}
+
+/** Value j + 16: high nibble of byte j, 5th bit from bit j + 16 of qh. */
+function highValue(byte: number, qh: number, j: number): number {
+  return (byte >> 4) | (((qh >>> (j + 16)) & 1) << 4);
+}
+
 function q5_0ToQ8_0(src: Uint8Array, numBlocks: number): Uint8Array {
   const out = new Uint8Array(numBlocks * 34);
   const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
@@ -52,10 +62,8 @@ function q5_0ToQ8_0(src: Uint8Array, numBlocks: number): Uint8Array {
     const qh = view.getUint32(s + 2, true);
     for (let j = 0; j < 16; j++) {
       const byte = src[s + 6 + j]!;
-      const lo = (byte & 0x0f) | (((qh >>> j) & 1) << 4);
-      const hi = (byte >> 4) | (((qh >>> (j + 16)) & 1) << 4);
-      out[o + 2 + j] = (lo - 16) & 0xff; // int8 as its two's-complement byte
-      out[o + 2 + j + 16] = (hi - 16) & 0xff;
+      out[o + 2 + j] = (lowValue(byte, qh, j) - 16) & 0xff; // int8 as its two's-complement byte
+      out[o + 2 + j + 16] = (highValue(byte, qh, j) - 16) & 0xff;
     }
   }
   return out;
@@ -71,10 +79,8 @@ function offsetBlocksToF32(src: Uint8Array, numBlocks: number, fiveBit: boolean)
     const qh = fiveBit ? view.getUint32(s + 4, true) : 0;
     for (let j = 0; j < 16; j++) {
       const byte = src[s + qsAt + j]!;
-      const lo = (byte & 0x0f) | (((qh >>> j) & 1) << 4);
-      const hi = (byte >> 4) | (((qh >>> (j + 16)) & 1) << 4);
-      out[b * 32 + j] = Math.fround(Math.fround(d * lo) + m);
-      out[b * 32 + j + 16] = Math.fround(Math.fround(d * hi) + m);
+      out[b * 32 + j] = Math.fround(Math.fround(d * lowValue(byte, qh, j)) + m);
+      out[b * 32 + j + 16] = Math.fround(Math.fround(d * highValue(byte, qh, j)) + m);
     }
   }
   return out;
