@@ -6,9 +6,10 @@
  *   pairs, so results do not depend on the thread count.
  * - Scratch (quantized activations, dequantized weight tiles, attention scores, rope tables)
  *   lives in thread_local vectors that only grow: no allocation once warmed up.
- * - matmul numerics: F32/F16/BF16/Q4_K/Q6_K weights are dequantized exactly-as-ggml to f32
- *   and dotted with f32 activations; Q8_0/Q4_0 use llama.cpp's scheme (activations
- *   quantized to Q8 blocks, integer block dots scaled by both scales).
+ * - matmul numerics: F32/F16/BF16 weights are widened exactly to f32 and dotted with f32
+ *   activations; Q8_0/Q4_0/Q4_K/Q6_K use llama.cpp's scheme (activations quantized to Q8
+ *   blocks of 32, integer dots per weight (sub-)block scaled by both scales; Q4_K also
+ *   subtracts its per-sub-block min times the activation block's sum).
  * - tsgl_weight_prepack (at registration) may give a weight a packed copy for its ISA's
  *   GEMM; kernels use it only when the current ISA is the one it was packed for, and it
  *   never changes results (the same panels the kernel would pack per call).
@@ -67,7 +68,7 @@ void matmul_int8(float *out, const float *x, const tsgl_weight *w, int64_t m, co
   parallel_for(m, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) k.quantize_q8a(x + r * w->cols, xq + r * nbk, w->cols);
   });
-  const bool q8 = w->dtype == TSGL_Q8_0;
+  const int dt = w->dtype;
   for_each_tile(m, n, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     const uint8_t *rows[kTileN];
     for (int64_t j = n0; j < n1; ++j) rows[j - n0] = weight_row(w, j);
@@ -75,8 +76,13 @@ void matmul_int8(float *out, const float *x, const tsgl_weight *w, int64_t m, co
       const BlockQ8A *xr = xq + i * nbk;
       float *o = out + i * n;
       for (int64_t j = n0; j < n1; ++j) {
-        o[j] = q8 ? k.dot_q8_0(xr, reinterpret_cast<const BlockQ8_0 *>(rows[j - n0]), nbk)
-                  : k.dot_q4_0(xr, reinterpret_cast<const BlockQ4_0 *>(rows[j - n0]), nbk);
+        const void *row = rows[j - n0];
+        switch (dt) {
+          case TSGL_Q8_0: o[j] = k.dot_q8_0(xr, static_cast<const BlockQ8_0 *>(row), nbk); break;
+          case TSGL_Q4_0: o[j] = k.dot_q4_0(xr, static_cast<const BlockQ4_0 *>(row), nbk); break;
+          case TSGL_Q4_K: o[j] = k.dot_q4_k(xr, static_cast<const BlockQ4_K *>(row), nbk / 8); break;
+          default: o[j] = k.dot_q6_k(xr, static_cast<const BlockQ6_K *>(row), nbk / 8); break;
+        }
       }
     }
   });
@@ -142,7 +148,7 @@ void tsgl_matmul(float *out, const float *x, const tsgl_weight *w, int64_t rows)
   if (rows <= 0 || w->rows <= 0) return;
   const IsaKernels &k = current_kernels();
   if (tsgl_get_isa() == TSGL_ISA_AVX512 && avx512_matmul(out, x, w, rows, k, cpu_features().avx512_vnni)) return;
-  if (w->dtype == TSGL_Q8_0 || w->dtype == TSGL_Q4_0) {
+  if (w->dtype == TSGL_Q8_0 || w->dtype == TSGL_Q4_0 || w->dtype == TSGL_Q4_K || w->dtype == TSGL_Q6_K) {
     matmul_int8(out, x, w, rows, k);
   } else {
     matmul_float(out, x, w, rows, k);

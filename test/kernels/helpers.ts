@@ -122,47 +122,60 @@ export function dequantRef(bytes: Uint8Array, rows: number, cols: number, dtype:
           }
           break;
         }
-        case ops.DType.Q4_K: dequantQ4K(bytes, base + 144 * b, out, y + 256 * b); break;
-        case ops.DType.Q6_K: dequantQ6K(bytes, base + 210 * b, out, y + 256 * b); break;
+        case ops.DType.Q4_K: dequantKQuant(bytes, base + 144 * b, out, y + 256 * b, dtype); break;
+        case ops.DType.Q6_K: dequantKQuant(bytes, base + 210 * b, out, y + 256 * b, dtype); break;
       }
     }
   }
   return out;
 }
 
-// Q4_K: d, dmin (f16), 12 bytes of 6-bit (scale, min) x 8, 128 bytes of nibbles.
-// Sub-block s (32 elements) uses nibbles of qs[32*floor(s/2) ..], low if s even else high.
-function dequantQ4K(b: Uint8Array, o: number, out: Float32Array, y: number): void {
+/**
+ * A K-quant super-block's integers and scales, decoded from the GGML layout:
+ *   Q4_K: q (0..15) of 256 values, per 32-value sub-block scale fround(d * sc) and min
+ *         fround(dmin * m); value = fround(fround(scale * q) - min).
+ *   Q6_K: q - 32 (-32..31), per 16-value sub-block scale fround(d * sc) (sc int8), min 0;
+ *         value = fround(scale * (q - 32)).
+ */
+export function kquantBlock(b: Uint8Array, o: number, dtype: ops.DTypeId): { q: Int32Array; scale: Float64Array; min: Float64Array; sub: number } {
   const dv = new DataView(b.buffer, b.byteOffset);
-  const d = f16ToF32(dv.getUint16(o, true)), dmin = f16ToF32(dv.getUint16(o + 2, true));
-  const sc = b.subarray(o + 4, o + 16), qs = b.subarray(o + 16, o + 144);
-  const f = Math.fround;
-  for (let s = 0; s < 8; s++) {
-    const scale = s < 4 ? sc[s]! & 63 : (sc[s + 4]! & 15) | ((sc[s - 4]! >> 6) << 4);
-    const min = s < 4 ? sc[s + 4]! & 63 : (sc[s + 4]! >> 4) | ((sc[s]! >> 6) << 4);
-    for (let l = 0; l < 32; l++) {
-      const byte = qs[32 * (s >> 1) + l]!;
-      const q = s % 2 === 0 ? byte & 15 : byte >> 4;
-      out[y + 32 * s + l] = f(f(f(d * scale) * q) - f(dmin * min));
+  const f = Math.fround, q = new Int32Array(256);
+  if (dtype === ops.DType.Q4_K) {
+    // d, dmin (f16), 12 bytes of 6-bit (scale, min) x 8, 128 bytes of nibbles. Sub-block s
+    // (32 elements) uses nibbles of qs[32*floor(s/2) ..], low if s even else high.
+    const d = f16ToF32(dv.getUint16(o, true)), dmin = f16ToF32(dv.getUint16(o + 2, true));
+    const sc = b.subarray(o + 4, o + 16), qs = b.subarray(o + 16, o + 144);
+    const scale = new Float64Array(8), min = new Float64Array(8);
+    for (let s = 0; s < 8; s++) {
+      scale[s] = f(d * (s < 4 ? sc[s]! & 63 : (sc[s + 4]! & 15) | ((sc[s - 4]! >> 6) << 4)));
+      min[s] = f(dmin * (s < 4 ? sc[s + 4]! & 63 : (sc[s + 4]! >> 4) | ((sc[s]! >> 6) << 4)));
+      for (let l = 0; l < 32; l++) {
+        const byte = qs[32 * (s >> 1) + l]!;
+        q[32 * s + l] = s % 2 === 0 ? byte & 15 : byte >> 4;
+      }
     }
+    return { q, scale, min, sub: 32 };
   }
-}
-
-// Q6_K: ql[128], qh[64], scales int8[16], d (f16). Element e in half h (128 each), lane
-// l = e % 32, quarter k = (e % 128) / 32: low nibble of ql[64h + l + 32(k%2)] (k<2) or high
-// (k>=2); 2 high bits from qh[32h + l] >> 2k; scale index 8h + floor(l/16) + 2k.
-function dequantQ6K(b: Uint8Array, o: number, out: Float32Array, y: number): void {
-  const dv = new DataView(b.buffer, b.byteOffset);
+  // Q6_K: ql[128], qh[64], scales int8[16], d (f16). Element e in half h (128 each), lane
+  // l = e % 32, quarter k = (e % 128) / 32: low nibble of ql[64h + l + 32(k%2)] (k<2) or high
+  // (k>=2); 2 high bits from qh[32h + l] >> 2k; scale index 8h + floor(l/16) + 2k = e / 16.
   const d = f16ToF32(dv.getUint16(o + 208, true));
-  const f = Math.fround;
+  const scale = new Float64Array(16);
+  for (let t = 0; t < 16; t++) scale[t] = f(d * dv.getInt8(o + 192 + t));
   for (let e = 0; e < 256; e++) {
     const h = e >> 7, k = (e & 127) >> 5, l = e & 31;
     const qlb = b[o + 64 * h + l + 32 * (k & 1)]!;
     const lo = k < 2 ? qlb & 15 : qlb >> 4;
     const hi = (b[o + 128 + 32 * h + l]! >> (2 * k)) & 3;
-    const sc = dv.getInt8(o + 192 + 8 * h + (l >> 4) + 2 * k);
-    out[y + e] = f(f(d * sc) * ((lo | (hi << 4)) - 32));
+    q[e] = (lo | (hi << 4)) - 32;
   }
+  return { q, scale, min: new Float64Array(16), sub: 16 };
+}
+
+function dequantKQuant(b: Uint8Array, o: number, out: Float32Array, y: number, dtype: ops.DTypeId): void {
+  const { q, scale, min, sub } = kquantBlock(b, o, dtype);
+  const f = Math.fround;
+  for (let e = 0; e < 256; e++) out[y + e] = f(f(scale[e / sub | 0]! * q[e]!) - min[e / sub | 0]!);
 }
 
 /** Random but valid-scaled blocks: every fp16 scale field set to a small finite value. */

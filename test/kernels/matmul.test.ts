@@ -1,7 +1,8 @@
 /**
- * matmul and embed for all seven weight dtypes: scalar vs a TS reference (dequantize then
- * f64 dot for float and K-quant weights; llama.cpp Q8 activation quantization and integer
- * block dots for Q8_0/Q4_0), every ISA vs scalar, stacked parts, thread counts 1 and 2.
+ * matmul and embed for all seven weight dtypes: scalar vs a TS reference (f64 dot for float
+ * weights; llama.cpp Q8 activation quantization and integer (sub-)block dots for Q8_0/Q4_0 and
+ * the K-quants, whose ints and scales are decoded from the GGML layout in helpers.ts), every
+ * ISA vs scalar, stacked parts, thread counts 1 and 2.
  * Tolerance: 1e-5 * sum_k |x_k w_k| + 1e-6 per output (f32 accumulation over <= 768 terms).
  * Q8_0/Q4_0 weights registered here are pre-packed on AVX-512 VNNI CPUs (createWeight); the
  * last test checks them against a child process with TSGL_REPACK=0 (per-call packing), bit for
@@ -12,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 
-import { assertClose, dequantRef, ops, perIsa, quantizeQ8Ref, randn, randomQuantRows, rng, toDtype } from './helpers.js';
+import { assertClose, dequantRef, kquantBlock, ops, perIsa, quantizeQ8Ref, randn, randomQuantRows, rng, toDtype } from './helpers.js';
 import { repackCases } from './repack-cases.js';
 
 const { DType } = ops;
@@ -33,10 +34,15 @@ function reference(x: Float32Array, m: number, wb: Uint8Array, n: number, k: num
   const w = dequantRef(wb, n, k, dtype);
   const out = new Float64Array(m * n), tol = new Float64Array(m * n);
   const int8 = dtype === DType.Q8_0 || dtype === DType.Q4_0;
+  const kq = dtype === DType.Q4_K || dtype === DType.Q6_K;
   for (let i = 0; i < m; i++) {
     const xr = x.subarray(i * k, (i + 1) * k);
-    const q = int8 ? quantizeQ8Ref(xr) : undefined;
+    const q = int8 || kq ? quantizeQ8Ref(xr) : undefined;
     for (let j = 0; j < n; j++) {
+      if (kq) {
+        [out[i * n + j], tol[i * n + j]] = kquantDot(q!, wb, j, k, dtype);
+        continue;
+      }
       let s = 0, abs = 0;
       for (let b = 0; b < Math.floor(k / 32); b++) {
         if (q) {
@@ -60,6 +66,32 @@ function reference(x: Float32Array, m: number, wb: Uint8Array, n: number, k: num
     }
   }
   return { out, tol };
+}
+
+/**
+ * K-quants against Q8 activations: per weight sub-block (Q4_K 32 values, Q6_K 16), the integer
+ * dot of the activation ints with the weight ints times d_x * scale, minus (Q4_K) d_x * sum_x
+ * of the sub-block times its min. Returns [value, tolerance].
+ */
+function kquantDot(x: { d: number[]; qs: Int8Array }, wb: Uint8Array, row: number, k: number, dtype: ops.DTypeId): [number, number] {
+  const rb = ops.rowBytes(dtype, k), bb = dtype === DType.Q4_K ? 144 : 210;
+  let s = 0, abs = 0;
+  for (let sb = 0; sb < k / 256; sb++) {
+    const { q, scale, min, sub } = kquantBlock(wb, row * rb + sb * bb, dtype);
+    for (let t = 0; t < 256 / sub; t++) {
+      let isum = 0, xsum = 0;
+      for (let l = 0; l < sub; l++) {
+        const xq = x.qs[sb * 256 + t * sub + l]!;
+        isum += xq * q[t * sub + l]!;
+        xsum += xq;
+      }
+      const xd = x.d[(sb * 256 + t * sub) / 32 | 0]!;
+      const a = xd * scale[t]! * isum, b = xd * xsum * min[t]!;
+      s += a - b;
+      abs += Math.abs(a) + Math.abs(b);
+    }
+  }
+  return [s, 1e-5 * abs + 1e-6];
 }
 
 function wscale(wb: Uint8Array, row: number, block: number, k: number, dtype: ops.DTypeId): number {

@@ -54,6 +54,11 @@ struct IsaKernels {
   void (*attention_head)(const AttnArgs &a, int64_t req, int64_t head, float *scores, float *acc);
   // logits[j] = -inf where bit j of mask (bit j % 32 of word j / 32) is 0, j < vocab.
   void (*mask_row)(float *logits, const uint32_t *mask, int64_t vocab);
+  // K-quants against Q8 activations (8 BlockQ8A per super-block), integer dots per sub-block
+  // scaled by d_x and the sub-block's scale (Q4_K also subtracts d_x * sum_x * dmin * m).
+  // The SIMD files use the scalar ones; AVX-512 VNNI has its own matmul (kquant_avx512.cc).
+  float (*dot_q4_k)(const BlockQ8A *x, const BlockQ4_K *w, int64_t nsuper);
+  float (*dot_q6_k)(const BlockQ8A *x, const BlockQ6_K *w, int64_t nsuper);
 };
 
 const IsaKernels &scalar_kernels();

@@ -490,6 +490,7 @@ void avx512_wide_prepack(const tsgl_weight *w, void *dst) {
 }
 
 bool avx512_matmul(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k, bool vnni) {
+  if (w->dtype == TSGL_Q4_K || w->dtype == TSGL_Q6_K) return vnni && avx512_matmul_kquant(out, x, w, m, k);
 #ifndef TSGL_NO_GEMV  // (defined only by bench builds comparing against the packed path)
   if (m <= 4 && avx512_gemv(out, x, w, m, k, vnni)) return true;
 #endif

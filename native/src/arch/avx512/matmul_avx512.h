@@ -25,6 +25,10 @@ void avx512_wide_prepack(const tsgl_weight *w, void *dst);
 
 // Unpacked streaming GEMV for 1 <= m <= 4 (F32/F16/BF16, and Q8_0/Q4_0 with vnni); false
 // (nothing written) otherwise. Defined in gemv_avx512.cc.
+// Q4_K / Q6_K weights against Q8 activations for any m (the scalar dot_q4_k / dot_q6_k
+// semantics, summed in another order); false when the row length is not a whole number of
+// super-blocks. Defined in kquant_avx512.cc; needs avx512_vnni.
+bool avx512_matmul_kquant(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k);
 bool avx512_gemv(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k, bool vnni);
 // outs[i] = x @ ws[i]^T for up to 4 weights of one dtype and cols, in one pool job; false
 // (nothing written) when the shapes / dtypes have no such path.

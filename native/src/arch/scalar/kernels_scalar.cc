@@ -152,6 +152,49 @@ static float dot_q4_0(const BlockQ8A *x, const BlockQ4_0 *w, int64_t nb) {
   return s;
 }
 
+// Q4_K: per 32-value sub-block j of a super-block, with x the activation block over it:
+// isum = sum x.qs * q (q = 0..15), then s += (x.d * (d * sc_j)) * isum - (x.d * x.sum) * (dmin * m_j).
+static float dot_q4_k(const BlockQ8A *x, const BlockQ4_K *w, int64_t nsuper) {
+  float s = 0.0f;
+  for (int64_t i = 0; i < nsuper; ++i) {
+    const float d = f16_to_f32(w[i].d), dmin = f16_to_f32(w[i].dmin);
+    for (int j = 0; j < 8; ++j) {
+      const BlockQ8A &xb = x[i * 8 + j];
+      const uint8_t *q = w[i].qs + 32 * (j / 2);
+      int32_t isum = 0;
+      for (int l = 0; l < 32; ++l) isum += static_cast<int32_t>(xb.qs[l]) * (j % 2 ? q[l] >> 4 : q[l] & 0xf);
+      uint8_t sc, mn;
+      q4k_scale_min(j, w[i].scales, &sc, &mn);
+      s += (xb.d * (d * static_cast<float>(sc))) * static_cast<float>(isum) - (xb.d * static_cast<float>(xb.sum)) * (dmin * static_cast<float>(mn));
+    }
+  }
+  return s;
+}
+
+// Q6_K value e (0..255) of a super-block: 6-bit q - 32 (the layout dequant_q6_k walks).
+static int q6k_value(const BlockQ6_K &b, int e) {
+  const int h = e / 128, c = (e % 128) / 32, l = e % 32;
+  const uint8_t ql = b.ql[64 * h + l + 32 * (c % 2)], qh = b.qh[32 * h + l];
+  const int lo = c < 2 ? ql & 0xf : ql >> 4;
+  return (lo | (((qh >> (2 * c)) & 3) << 4)) - 32;
+}
+
+// Q6_K: per 16-value sub-block t (scale sc_t), with x the activation block holding it:
+// isum = sum x.qs * (q - 32), then s += (x.d * (d * sc_t)) * isum.
+static float dot_q6_k(const BlockQ8A *x, const BlockQ6_K *w, int64_t nsuper) {
+  float s = 0.0f;
+  for (int64_t i = 0; i < nsuper; ++i) {
+    const float d = f16_to_f32(w[i].d);
+    for (int t = 0; t < 16; ++t) {
+      const BlockQ8A &xb = x[i * 8 + t / 2];
+      int32_t isum = 0;
+      for (int l = 0; l < 16; ++l) isum += static_cast<int32_t>(xb.qs[16 * (t % 2) + l]) * q6k_value(w[i], 16 * t + l);
+      s += (xb.d * (d * static_cast<float>(w[i].scales[t]))) * static_cast<float>(isum);
+    }
+  }
+  return s;
+}
+
 static void rms_norm_row(float *out, const float *x, const float *w, int64_t dim, float eps) {
   float ss = 0.0f;
   for (int64_t i = 0; i < dim; ++i) ss += x[i] * x[i];
@@ -249,7 +292,8 @@ const IsaKernels &scalar_kernels() {
       "scalar",          scalar::dequant_row,  scalar::store_row,    scalar::dot_f32,
       scalar::quantize_q8a, scalar::dot_q8_0,  scalar::dot_q4_0,     scalar::rms_norm_row,
       scalar::add_rms_norm_row, scalar::add_row, scalar::rope_head,  scalar::glu_row,
-      scalar::argmax_row, scalar::attention_head, scalar::mask_row,
+      scalar::argmax_row, scalar::attention_head, scalar::mask_row, scalar::dot_q4_k,
+      scalar::dot_q6_k,
   };
   return k;
 }
