@@ -56,7 +56,8 @@ struct IsaKernels {
   void (*mask_row)(float *logits, const uint32_t *mask, int64_t vocab);
   // K-quants against Q8 activations (8 BlockQ8A per super-block), integer dots per sub-block
   // scaled by d_x and the sub-block's scale (Q4_K also subtracts d_x * sum_x * dmin * m).
-  // The SIMD files use the scalar ones; AVX-512 VNNI has its own matmul (kquant_avx512.cc).
+  // AVX2 and AVX-512 share 256-bit versions (simd256.inc); AVX-512 VNNI runs its own matmul
+  // (kquant_avx512.cc).
   float (*dot_q4_k)(const BlockQ8A *x, const BlockQ4_K *w, int64_t nsuper);
   float (*dot_q6_k)(const BlockQ8A *x, const BlockQ6_K *w, int64_t nsuper);
 };
