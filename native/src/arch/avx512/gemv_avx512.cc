@@ -13,7 +13,8 @@
  * its 4 elements; lanes are scaled by d_x * d_w (the two fp16 scales expanded in register
  * with vpermw + vcvtph2ps) and accumulated in f32; 4 rows' accumulators are reduced in one
  * fixed order. Each output depends only on its own (x row, weight row): not on m <= 4, the
- * panel, or the thread count. Q8_0 matches the packed kernel bit for bit.
+ * panel, or the thread count. Q8_0 matches the kNR = 4 packed kernel bit for bit (not the wide
+ * m > 4 GEMM, which sums per 32-block; see matmul_avx512.cc).
  *
  * Both walk a panel row by row (one sequential stream per thread: interleaving the 4 rows'
  * streams cost ~30% of the achieved bandwidth).

@@ -1,6 +1,6 @@
 /*
- * AVX-512 matmul: one packed, register-blocked kernel for every m (GEMV at m = 1, GEMM for
- * prefill and batched decode).
+ * AVX-512 matmul: packed, register-blocked kernels (the kNR = 4 kernel and, for int8 at m > 4,
+ * the wide lane-per-output GEMM for prefill and batched decode).
  *
  * Scheme: the weight rows are split into panels of kNR = 4 rows. A thread packs a group of
  * panels into L1/L2-resident scratch (int8 + expanded f32 scales for Q8_0/Q4_0; f32 for the
@@ -8,6 +8,12 @@
  * packed panel. Each (x row, weight row) pair owns one zmm accumulator, reduced at the end in
  * a fixed order, so an output does not depend on m, on the tile it falls in, or on the
  * thread count (the batch-vs-single and threads-1-vs-2 tests rely on that).
+ *
+ * Which int8 kernel runs: m <= 4 takes the streaming GEMV (gemv_avx512.cc, bit-identical to the
+ * kNR = 4 kernel here); m > 4 takes the wide lane-per-output GEMM (matmul_i8_wide), which sums
+ * each output once per 32-block. The two orders differ, so a Q8_0 / Q4_0 output's last bits
+ * depend on whether its batch has more than 4 rows (each range is batch-independent on its own;
+ * float and K-quant outputs do not depend on m at all).
  *
  * int8 path (needs avx512_vnni): activations are quantized per 32-block exactly as the
  * scalar reference does (BlockQ8A), then laid out in pairs of blocks (64 int8 + 16 lanes of
