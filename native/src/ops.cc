@@ -69,10 +69,21 @@ void matmul_int8(float *out, const float *x, const tsgl_weight *w, int64_t m, co
     for (int64_t r = r0; r < r1; ++r) k.quantize_q8a(x + r * w->cols, xq + r * nbk, w->cols);
   });
   const int dt = w->dtype;
+  const bool kquant = dt == TSGL_Q4_K || dt == TSGL_Q6_K;
   for_each_tile(m, n, [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
     const uint8_t *rows[kTileN];
     for (int64_t j = n0; j < n1; ++j) rows[j - n0] = weight_row(w, j);
-    for (int64_t i = m0; i < m1; ++i) {
+    int64_t i = m0;
+    // K-quants: 4 activation rows per weight decode (bit-identical to one row at a time).
+    for (; kquant && i + 4 <= m1; i += 4) {
+      float o4[4];
+      for (int64_t j = n0; j < n1; ++j) {
+        if (dt == TSGL_Q4_K) k.dot_q4_k_x4(xq + i * nbk, nbk, static_cast<const BlockQ4_K *>(static_cast<const void *>(rows[j - n0])), nbk / 8, o4);
+        else k.dot_q6_k_x4(xq + i * nbk, nbk, static_cast<const BlockQ6_K *>(static_cast<const void *>(rows[j - n0])), nbk / 8, o4);
+        for (int r = 0; r < 4; ++r) out[(i + r) * n + j] = o4[r];
+      }
+    }
+    for (; i < m1; ++i) {
       const BlockQ8A *xr = xq + i * nbk;
       float *o = out + i * n;
       for (int64_t j = n0; j < n1; ++j) {

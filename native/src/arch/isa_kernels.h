@@ -60,6 +60,10 @@ struct IsaKernels {
   // (kquant_avx512.cc).
   float (*dot_q4_k)(const BlockQ8A *x, const BlockQ4_K *w, int64_t nsuper);
   float (*dot_q6_k)(const BlockQ8A *x, const BlockQ6_K *w, int64_t nsuper);
+  // The same for 4 activation rows (x + r * x_stride blocks) sharing each weight decode;
+  // out[r] is bit-identical to the one-row dot of row r.
+  void (*dot_q4_k_x4)(const BlockQ8A *x, int64_t x_stride, const BlockQ4_K *w, int64_t nsuper, float *out);
+  void (*dot_q6_k_x4)(const BlockQ8A *x, int64_t x_stride, const BlockQ6_K *w, int64_t nsuper, float *out);
 };
 
 const IsaKernels &scalar_kernels();

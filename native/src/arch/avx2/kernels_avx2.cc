@@ -458,7 +458,7 @@ const IsaKernels &avx2_kernels() {
       avx2::quantize_q8a, avx2::dot_q8_0,  avx2::dot_q4_0,     avx2::rms_norm_row,
       avx2::add_rms_norm_row, avx2::add_row, avx2::rope_head,  avx2::glu_row,
       avx2::argmax_row, avx2::attention_head, scalar_kernels().mask_row, avx2::dot_q4_k,
-      avx2::dot_q6_k,
+      avx2::dot_q6_k, avx2::dot_q4_k_x4, avx2::dot_q6_k_x4,
   };
   return k;
 }

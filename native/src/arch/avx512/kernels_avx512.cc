@@ -616,7 +616,7 @@ const IsaKernels &avx512_kernels() {
       avx512::quantize_q8a_x16, avx512::dot_q8_0,  avx512::dot_q4_0,   avx512::rms_norm_row,
       avx512::add_rms_norm_row, avx512::add_row, avx512::rope_head, avx512::glu_row,
       avx512::argmax_row, avx512::attention_head, avx512::mask_row, avx512::dot_q4_k,
-      avx512::dot_q6_k,
+      avx512::dot_q6_k, avx512::dot_q4_k_x4, avx512::dot_q6_k_x4,
   };
   return k;
 }

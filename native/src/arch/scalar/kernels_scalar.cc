@@ -195,6 +195,14 @@ static float dot_q6_k(const BlockQ8A *x, const BlockQ6_K *w, int64_t nsuper) {
   return s;
 }
 
+static void dot_q4_k_x4(const BlockQ8A *x, int64_t x_stride, const BlockQ4_K *w, int64_t nsuper, float *out) {
+  for (int r = 0; r < 4; ++r) out[r] = dot_q4_k(x + r * x_stride, w, nsuper);
+}
+
+static void dot_q6_k_x4(const BlockQ8A *x, int64_t x_stride, const BlockQ6_K *w, int64_t nsuper, float *out) {
+  for (int r = 0; r < 4; ++r) out[r] = dot_q6_k(x + r * x_stride, w, nsuper);
+}
+
 static void rms_norm_row(float *out, const float *x, const float *w, int64_t dim, float eps) {
   float ss = 0.0f;
   for (int64_t i = 0; i < dim; ++i) ss += x[i] * x[i];
@@ -293,7 +301,7 @@ const IsaKernels &scalar_kernels() {
       scalar::quantize_q8a, scalar::dot_q8_0,  scalar::dot_q4_0,     scalar::rms_norm_row,
       scalar::add_rms_norm_row, scalar::add_row, scalar::rope_head,  scalar::glu_row,
       scalar::argmax_row, scalar::attention_head, scalar::mask_row, scalar::dot_q4_k,
-      scalar::dot_q6_k,
+      scalar::dot_q6_k, scalar::dot_q4_k_x4, scalar::dot_q6_k_x4,
   };
   return k;
 }
