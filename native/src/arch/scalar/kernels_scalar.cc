@@ -48,24 +48,20 @@ static void dequant_q4_k(const BlockQ4_K *b, float *y, int64_t nb) {
   }
 }
 
+// Q6_K value e (0..255) of a super-block: 6-bit q - 32. Half h = e / 128, quarter c, lane l:
+// low bits from the low (c < 2) or high nibble of ql[64h + l + 32 (c % 2)], the two high bits
+// from bits 2c, 2c + 1 of qh[32h + l]; its scale is scales[e / 16].
+static int q6k_value(const BlockQ6_K &b, int e) {
+  const int h = e / 128, c = (e % 128) / 32, l = e % 32;
+  const uint8_t ql = b.ql[64 * h + l + 32 * (c % 2)], qh = b.qh[32 * h + l];
+  const int lo = c < 2 ? ql & 0xf : ql >> 4;
+  return (lo | (((qh >> (2 * c)) & 3) << 4)) - 32;
+}
+
 static void dequant_q6_k(const BlockQ6_K *b, float *y, int64_t nb) {
-  for (int64_t i = 0; i < nb; ++i) {
+  for (int64_t i = 0; i < nb; ++i, y += 256) {
     const float d = f16_to_f32(b[i].d);
-    const uint8_t *ql = b[i].ql, *qh = b[i].qh;
-    const int8_t *sc = b[i].scales;
-    for (int h = 0; h < 2; ++h, ql += 64, qh += 32, sc += 8, y += 128) {  // two halves of 128
-      for (int l = 0; l < 32; ++l) {
-        const int s = l / 16;
-        const int q1 = ((ql[l] & 0xf) | ((qh[l] & 3) << 4)) - 32;
-        const int q2 = ((ql[l + 32] & 0xf) | (((qh[l] >> 2) & 3) << 4)) - 32;
-        const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-        const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-        y[l] = d * sc[s] * static_cast<float>(q1);
-        y[l + 32] = d * sc[s + 2] * static_cast<float>(q2);
-        y[l + 64] = d * sc[s + 4] * static_cast<float>(q3);
-        y[l + 96] = d * sc[s + 6] * static_cast<float>(q4);
-      }
-    }
+    for (int e = 0; e < 256; ++e) y[e] = d * static_cast<float>(b[i].scales[e / 16]) * static_cast<float>(q6k_value(b[i], e));
   }
 }
 
@@ -169,14 +165,6 @@ static float dot_q4_k(const BlockQ8A *x, const BlockQ4_K *w, int64_t nsuper) {
     }
   }
   return s;
-}
-
-// Q6_K value e (0..255) of a super-block: 6-bit q - 32 (the layout dequant_q6_k walks).
-static int q6k_value(const BlockQ6_K &b, int e) {
-  const int h = e / 128, c = (e % 128) / 32, l = e % 32;
-  const uint8_t ql = b.ql[64 * h + l + 32 * (c % 2)], qh = b.qh[32 * h + l];
-  const int lo = c < 2 ? ql & 0xf : ql >> 4;
-  return (lo | (((qh >> (2 * c)) & 3) << 4)) - 32;
 }
 
 // Q6_K: per 16-value sub-block t (scale sc_t), with x the activation block holding it:
