@@ -78,8 +78,9 @@ void matmul_int8(float *out, const float *x, const tsgl_weight *w, int64_t m, co
     for (; kquant && i + 4 <= m1; i += 4) {
       float o4[4];
       for (int64_t j = n0; j < n1; ++j) {
-        if (dt == TSGL_Q4_K) k.dot_q4_k_x4(xq + i * nbk, nbk, static_cast<const BlockQ4_K *>(static_cast<const void *>(rows[j - n0])), nbk / 8, o4);
-        else k.dot_q6_k_x4(xq + i * nbk, nbk, static_cast<const BlockQ6_K *>(static_cast<const void *>(rows[j - n0])), nbk / 8, o4);
+        const void *row = rows[j - n0];
+        if (dt == TSGL_Q4_K) k.dot_q4_k_x4(xq + i * nbk, nbk, static_cast<const BlockQ4_K *>(row), nbk / 8, o4);
+        else k.dot_q6_k_x4(xq + i * nbk, nbk, static_cast<const BlockQ6_K *>(row), nbk / 8, o4);
         for (int r = 0; r < 4; ++r) out[(i + r) * n + j] = o4[r];
       }
     }
