@@ -17,7 +17,8 @@
         "native/src/arch/avx512/kernels_avx512.cc",
         "native/src/arch/avx512/matmul_avx512.cc",
         "native/src/arch/avx512/gemv_avx512.cc",
-        "native/src/arch/avx512/kquant_avx512.cc"
+        "native/src/arch/avx512/kquant_avx512.cc",
+        "native/src/arch/avx512/bf16dot_avx512.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

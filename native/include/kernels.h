@@ -81,7 +81,14 @@ typedef struct {
    * NULL (then kernels read parts). Set by tsgl_weight_prepack, released by
    * tsgl_weight_unprepack; the parts stay the source of truth (embed reads them). */
   const void *packed;
+  int flags; /* TSGL_WEIGHT_* */
 } tsgl_weight;
+
+/* BF16 weights only: the matmul rounds its activations to bf16 (nearest even; f32 denormals to
+ * zero) before the dot, as SGLang's bf16 matmuls do. With AVX512_BF16 under the AVX-512 ISA the
+ * dots run on vdpbf16ps (arch/avx512/bf16dot_avx512.cc); every other path rounds x and then
+ * runs its exact f32 kernel, so all paths compute bf16(x) . w in f32 (sums in their own order). */
+#define TSGL_WEIGHT_BF16_DOT 1
 
 /* Pre-packs w once, at registration, for the matmul path that would otherwise re-pack it on
  * every call: today Q8_0 under the AVX-512 VNNI ISA (the wide int8 GEMM's panels, see

@@ -257,7 +257,11 @@ Napi::Value CreateWeight(const Napi::CallbackInfo &info) {
     e->refs.push_back(Napi::Persistent(pv.As<Napi::Object>()));
     total += r;
   }
-  e->w = tsgl_weight{e->parts.data(), static_cast<int>(e->parts.size()), total, cols, dtype, rb, nullptr};
+  // Optional 6th argument bf16Dot (default false): TSGL_WEIGHT_BF16_DOT, BF16 weights only.
+  const bool bf16_dot = info.Length() >= 6 && !info[5].IsUndefined() && info[5].ToBoolean().Value();
+  if (bf16_dot && dtype != TSGL_BF16) a.fail("bf16Dot needs a BF16 weight");
+  e->w = tsgl_weight{e->parts.data(), static_cast<int>(e->parts.size()), total, cols, dtype, rb, nullptr,
+                     bf16_dot ? TSGL_WEIGHT_BF16_DOT : 0};
   // Optional 5th argument prepack (default true): false for tables only read by embed.
   const bool prepack = info.Length() < 5 || info[4].IsUndefined() || info[4].ToBoolean().Value();
   if (prepack) e->packed_bytes = tsgl_weight_prepack(&e->w);

@@ -27,6 +27,7 @@
 #include "../include/kernels.h"
 #include "cpu.h"
 #include "ops_internal.h"
+#include "quant.h"
 #include "thread_pool.h"
 #include "arch/avx512/matmul_avx512.h"
 #include "weight_rows.h"
@@ -132,6 +133,30 @@ struct tsgl_kv_pool {
   size_t map_bytes;  // bytes of each mapping
 };
 
+namespace tsgl {
+namespace {
+
+bool bf16_dot(const tsgl_weight *w) { return (w->flags & TSGL_WEIGHT_BF16_DOT) && w->dtype == TSGL_BF16; }
+
+bool has_bf16_dot_kernel() { return tsgl_get_isa() == TSGL_ISA_AVX512 && cpu_features().avx512_bf16; }
+
+// x rounded to bf16 and back (nearest even, denormals to signed zero: what vcvtne2ps2bf16 and
+// vdpbf16ps do), for the paths without the vdpbf16ps kernel. Per-thread buffer, grows only.
+const float *round_to_bf16(const float *x, int64_t n) {
+  thread_local std::vector<float> buf;
+  float *r = grow(buf, static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t b;
+    std::memcpy(&b, &x[i], 4);
+    const float v = (b & 0x7f800000u) == 0 ? (b & 0x80000000u ? -0.0f : 0.0f) : x[i];
+    r[i] = bf16_to_f32(f32_to_bf16(v));
+  }
+  return r;
+}
+
+}  // namespace
+}  // namespace tsgl
+
 extern "C" {
 
 void tsgl_embed(float *out, const tsgl_weight *w, const int32_t *ids, int64_t n) {
@@ -158,6 +183,10 @@ void tsgl_add_rms_norm(float *residual, const float *x, float *out, const float 
 
 void tsgl_matmul(float *out, const float *x, const tsgl_weight *w, int64_t rows) {
   if (rows <= 0 || w->rows <= 0) return;
+  if (bf16_dot(w)) {
+    if (has_bf16_dot_kernel() && avx512_matmul_bf16dot(&out, x, &w, 1, rows)) return;
+    x = round_to_bf16(x, rows * w->cols);
+  }
   const IsaKernels &k = current_kernels();
   if (tsgl_get_isa() == TSGL_ISA_AVX512 && avx512_matmul(out, x, w, rows, k, cpu_features().avx512_vnni)) return;
   if (w->dtype == TSGL_Q8_0 || w->dtype == TSGL_Q4_0 || w->dtype == TSGL_Q4_K || w->dtype == TSGL_Q6_K) {
@@ -190,7 +219,11 @@ void tsgl_weight_unprepack(tsgl_weight *w) {
 
 void tsgl_matmul_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t rows) {
   if (count <= 0 || rows <= 0) return;
-  if (tsgl_get_isa() == TSGL_ISA_AVX512) {
+  int dots = 0;
+  for (int i = 0; i < count; ++i) dots += bf16_dot(ws[i]) ? 1 : 0;
+  if (dots == count && has_bf16_dot_kernel()) {
+    if (avx512_matmul_bf16dot(outs, x, ws, count, rows)) return;
+  } else if (dots == 0 && tsgl_get_isa() == TSGL_ISA_AVX512) {
     bool nonempty = true;
     for (int i = 0; i < count; ++i) nonempty = nonempty && ws[i]->rows > 0;
     if (nonempty && avx512_gemv_multi(outs, x, ws, count, rows, current_kernels(), cpu_features().avx512_vnni)) return;

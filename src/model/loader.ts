@@ -18,6 +18,9 @@ export interface LoadModelOptions {
   /** SGLang --quantization: null, w8a8_int8 (→ Q8_0 blocks), gguf. */
   quantization: string | null;
   progress: boolean;
+  /** BF16 matrices round their activations to bf16 and use the bf16 dot path (see
+   *  TSGL_WEIGHT_BF16_DOT in native/include/kernels.h). Default: env TSGL_BF16_DOT=1. */
+  bf16Dot?: boolean;
 }
 
 export interface LoadedModel {
@@ -60,6 +63,18 @@ export function kvDtypeFor(kvCacheDtype: string, dtype: string, torchDtype: stri
   }
 }
 
+/**
+ * TSGL_BF16_DOT: "1" rounds the activations of BF16 matmuls to bf16 (SGLang's and llama.cpp's
+ * numerics for BF16 weights; ~2x prefill on CPUs with AVX512_BF16); unset or "0" keeps them
+ * f32 (exact against the float64 goldens).
+ */
+export function bf16DotFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.TSGL_BF16_DOT;
+  if (v === undefined || v === '' || v === '0') return false;
+  if (v === '1') return true;
+  throw new Error(`TSGL_BF16_DOT must be 0 or 1, got ${JSON.stringify(v)}`);
+}
+
 export function loadModel(opts: LoadModelOptions): LoadedModel {
   const t0 = performance.now();
   const source = openWeightSource(opts.modelPath, opts.loadFormat);
@@ -73,7 +88,7 @@ export function loadModel(opts: LoadModelOptions): LoadedModel {
   const toMiB = (b: number): number => Math.round(b / 1048576);
   bar?.start(toMiB(source.totalBytes), 0);
   try {
-    const weights = loadWeights(source, { weightDtype, onProgress: (done) => bar?.update(toMiB(done)) });
+    const weights = loadWeights(source, { weightDtype, bf16Dot: opts.bf16Dot ?? bf16DotFromEnv(), onProgress: (done) => bar?.update(toMiB(done)) });
     bar?.update(toMiB(source.totalBytes));
     return { source, config: source.config, weights, loadMs: performance.now() - t0 };
   } finally {

@@ -50,6 +50,8 @@ export type WeightDtype = 'auto' | DTypeId;
 
 export interface LoadWeightsOptions {
   weightDtype: WeightDtype;
+  /** BF16 matrices take the bf16 dot path (activations rounded to bf16). */
+  bf16Dot?: boolean;
   onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
@@ -134,7 +136,8 @@ class WeightLoader {
       converted = parts.map((t) => ({ bytes: new Uint8Array(toF32(t, t.shape[0]!, cols).buffer), dtype: DType.F32 as DTypeId }));
     }
     const dtype = converted[0]!.dtype;
-    const handle = ops.createWeight(converted.map((c) => c.bytes), parts.map((t) => t.shape[0]!), cols, dtype, opts);
+    const bf16Dot = this.opts.bf16Dot === true && dtype === DType.BF16;
+    const handle = ops.createWeight(converted.map((c) => c.bytes), parts.map((t) => t.shape[0]!), cols, dtype, { ...opts, bf16Dot });
     this.packedBytes += ops.weightPackedBytes(handle);
     for (let i = 0; i < parts.length; i++) {
       this.bytes += converted[i]!.bytes.byteLength;

@@ -58,9 +58,10 @@ export interface NativeBinding {
    * a view of `rowsPerPart[i]` rows x `cols` in `dtype`. The bytes are referenced, not copied
    * (the binding keeps the views alive). Returns a handle > 0. Unless `prepack` is false, a
    * Q8_0 weight on an AVX-512 VNNI CPU also gets a native copy in the int8 GEMM's panel
-   * layout (freed with the handle; TSGL_REPACK=0 turns this off).
+   * layout (freed with the handle; TSGL_REPACK=0 turns this off). `bf16Dot` (BF16 only): the
+   * matmul rounds x to bf16 before the dot (TSGL_WEIGHT_BF16_DOT).
    */
-  createWeight(parts: Uint8Array[], rowsPerPart: number[], cols: number, dtype: DTypeId, prepack?: boolean): number;
+  createWeight(parts: Uint8Array[], rowsPerPart: number[], cols: number, dtype: DTypeId, prepack?: boolean, bf16Dot?: boolean): number;
   freeWeight(handle: number): void;
   /** Bytes of the weight's pre-packed copy, 0 if it has none. */
   weightPackedBytes?(handle: number): number;

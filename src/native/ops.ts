@@ -117,8 +117,10 @@ export function rowBytes(dtype: DTypeId, cols: number): number {
  * Registers `parts` (each [rowsPerPart[i], rowBytes] bytes) stacked along rows; zero copy.
  * `prepack` (default true): let the addon keep a copy in its GEMM layout where it has one
  * (Q8_0 on AVX-512 VNNI, 1.06x its bytes); pass false for tables only `embed` reads.
+ * `bf16Dot` (BF16 only, default false): matmuls round x to bf16 before the dot (vdpbf16ps on
+ * CPUs with AVX512_BF16; the other paths round x, then run their f32 kernel).
  */
-export function createWeight(parts: Uint8Array[], rowsPerPart: number[], cols: number, dtype: DTypeId, opts: { prepack?: boolean } = {}): Weight {
+export function createWeight(parts: Uint8Array[], rowsPerPart: number[], cols: number, dtype: DTypeId, opts: { prepack?: boolean; bf16Dot?: boolean } = {}): Weight {
   const op = 'createWeight';
   if (parts.length === 0 || parts.length !== rowsPerPart.length) {
     fail(op, `parts (${parts.length}) and rowsPerPart (${rowsPerPart.length}) must be non-empty and of equal length`);
@@ -132,7 +134,8 @@ export function createWeight(parts: Uint8Array[], rowsPerPart: number[], cols: n
     if (p.byteLength < need) fail(op, `parts[${i}] has ${p.byteLength} bytes, needs ${need} (${rowsPerPart[i]} x ${rb})`);
     rows += rowsPerPart[i]!;
   });
-  const handle = native().createWeight(parts, rowsPerPart, cols, dtype, opts.prepack ?? true);
+  if (opts.bf16Dot && dtype !== DType.BF16) fail(op, `bf16Dot needs a BF16 weight, got ${dtypeName(dtype)}`);
+  const handle = native().createWeight(parts, rowsPerPart, cols, dtype, opts.prepack ?? true, opts.bf16Dot ?? false);
   return Object.freeze({ handle, rows, cols, dtype });
 }
 

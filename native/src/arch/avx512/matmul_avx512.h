@@ -35,6 +35,11 @@ bool avx512_gemv(float *out, const float *x, const tsgl_weight *w, int64_t m, co
 bool avx512_gemv_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t m,
                        const IsaKernels &k, bool vnni);
 
+// outs[i] = bf16(x) @ ws[i]^T for 1..4 BF16 weights of one cols (the TSGL_WEIGHT_BF16_DOT
+// arithmetic, any m); false (nothing written) for other dtypes. Needs avx512_bf16. Defined in
+// bf16dot_avx512.cc.
+bool avx512_matmul_bf16dot(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t m);
+
 // Query heads kv_head * group + [gb, ge) (one GQA group) for queries j0..j1 of request req,
 // each K/V tile read once for all of them; false when head_dim has no blocked variant
 // (16/32/64/128/256 have one). Defined in kernels_avx512.cc.
