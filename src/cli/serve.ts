@@ -40,7 +40,7 @@ function banner(args: ResolvedServerArgs, facts: BuiltEngine['facts'], plan: Bui
     `  tsgl ${packageVersion()} — SGLang-compatible server`,
     `  model         ${args.modelPath}${bundled ? '  (bundled demo model)' : ''}`,
     `  architecture  ${facts.architecture}`,
-    `  weights       ${facts.dtype}${args.quantization ? ` (quantization ${args.quantization})` : ''}, ${gib(facts.weightBytes)}${facts.packedBytes ? ` (+ ${gib(facts.packedBytes)} GEMM panels)` : ''}, loaded in ${(facts.loadMs / 1000).toFixed(1)}s`,
+    `  weights       ${facts.dtype}${args.quantization ? ` (quantization ${args.quantization})` : ''}${facts.bf16Dot ? ' (bf16 activations: TSGL_BF16_DOT=1)' : ''}, ${gib(facts.weightBytes)}${facts.packedBytes ? ` (+ ${gib(facts.packedBytes)} GEMM panels)` : ''}, loaded in ${(facts.loadMs / 1000).toFixed(1)}s`,
     `  KV cache      ${plan.maxTotalNumTokens} tokens (${gib(plan.kvPoolBytes)} ${facts.kvDtype}, first ${facts.kvCommittedTokens} committed), page size ${args.pageSize}, max running requests ${plan.maxRunningRequests}`,
     `  context       ${plan.maxReqLen + 1} tokens`,
     `  CPU           ${facts.threads} threads, ${facts.isa} kernels`,

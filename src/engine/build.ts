@@ -37,7 +37,7 @@ export interface BuiltEngine {
   modelInfo: ModelInfo;
   plan: MemoryPlan;
   facts: {
-    architecture: string; dtype: string; kvDtype: string; threads: number; isa: string; weightBytes: number; packedBytes: number; loadMs: number;
+    architecture: string; dtype: string; bf16Dot: boolean; kvDtype: string; threads: number; isa: string; weightBytes: number; packedBytes: number; loadMs: number;
     /** KV slots backed with memory at start-up (the first the allocator hands out). */
     kvCommittedTokens: number;
   };
@@ -109,7 +109,7 @@ export async function buildEngineCore(args: EngineArgs, opts: { progress: boolea
       architecture: c.hfArchitecture, contextLength, vocabSize: c.vocabSize, dtype: model.weights.matrixDtype, isGeneration: true,
     },
     facts: {
-      architecture: c.hfArchitecture, dtype: model.weights.matrixDtype, kvDtype: dtypeName(kvDtype), threads: ops.getNumThreads(), isa: ops.getIsa(),
+      architecture: c.hfArchitecture, dtype: model.weights.matrixDtype, bf16Dot: model.weights.bf16DotMatrices > 0, kvDtype: dtypeName(kvDtype), threads: ops.getNumThreads(), isa: ops.getIsa(),
       weightBytes: model.weights.bytes, packedBytes: model.weights.packedBytes ?? 0, loadMs: model.loadMs,
       kvCommittedTokens,
     },

@@ -40,6 +40,8 @@ export interface ModelWeights {
   layers: LayerWeights[];
   /** The dtype most matrices ended up in, for the banner. */
   matrixDtype: string;
+  /** Matrices registered with the bf16 dot path (activations rounded to bf16). */
+  bf16DotMatrices: number;
   bytes: number;
   /** Native pre-packed GEMM copies (ops.weightPackedBytes), on top of `bytes`. */
   packedBytes?: number;
@@ -70,6 +72,7 @@ class WeightLoader {
   private doneBytes = 0;
   bytes = 0;
   packedBytes = 0;
+  bf16DotMatrices = 0;
   readonly dtypeCounts = new Map<number, number>();
   constructor(private readonly src: WeightSource, private readonly opts: LoadWeightsOptions) {}
 
@@ -137,6 +140,7 @@ class WeightLoader {
     }
     const dtype = converted[0]!.dtype;
     const bf16Dot = this.opts.bf16Dot === true && dtype === DType.BF16;
+    if (bf16Dot) this.bf16DotMatrices++;
     const handle = ops.createWeight(converted.map((c) => c.bytes), parts.map((t) => t.shape[0]!), cols, dtype, { ...opts, bf16Dot });
     this.packedBytes += ops.weightPackedBytes(handle);
     for (let i = 0; i < parts.length; i++) {
@@ -189,7 +193,7 @@ export function loadWeights(src: WeightSource, opts: LoadWeightsOptions): ModelW
   let matrixDtype = 'float32';
   let most = -1;
   for (const [dtype, bytes] of w.dtypeCounts) if (bytes > most) { most = bytes; matrixDtype = dtypeName(dtype); }
-  return { embed, lmHead, finalNorm, ropeFreqFactors, layers, matrixDtype, bytes: w.bytes, packedBytes: w.packedBytes };
+  return { embed, lmHead, finalNorm, ropeFreqFactors, layers, matrixDtype, bf16DotMatrices: w.bf16DotMatrices, bytes: w.bytes, packedBytes: w.packedBytes };
 }
 
 export function freeWeights(mw: ModelWeights): void {
