@@ -359,15 +359,20 @@ void matmul_i8_wide(float *out, const float *x, const tsgl_weight *w, int64_t m,
       // in equal slices before each 6-row kernel call), so the first call on a panel does
       // not wait for it; the hardware prefetcher alone leaves that first pass latency bound.
       const char *next = prepacked && pp + 1 < p1 ? reinterpret_cast<const char *>(prepacked + (pp + 1) * wide_panel_blocks(nb)) : nullptr;
+      // Rows in ceil(m / 6) calls of balanced size (m = 32: 6 6 5 5 5 5, not 6 6 6 6 6 2): a
+      // call's panel reads are shared by its rows only. Each row's arithmetic is the same in
+      // every call size, so the split does not change results.
       const int64_t next_bytes = wide_panel_blocks(nb) * static_cast<int64_t>(sizeof(WBlock16)), calls = (m + 5) / 6;
-      int64_t pf = 0, call = 0;
-      for (int64_t i0 = 0; i0 < m; i0 += 6, ++call) {
+      int64_t pf = 0;
+      for (int64_t call = 0, i0 = 0; call < calls; ++call) {
         if (next) {
           for (const int64_t upto = next_bytes * (call + 1) / calls; pf < upto; pf += 64) _mm_prefetch(next + pf, _MM_HINT_T0);
         }
+        const int64_t rows = m / calls + (call < m % calls ? 1 : 0);
         float *o = out + i0 * n + pp * kNRW;
         const BlockQ8A *xr = xq + i0 * nb;
-        switch (std::min<int64_t>(6, m - i0)) {
+        i0 += rows;
+        switch (rows) {
           case 6: kern_i8_wide<6>(xr, nb, wp, o, n, nvalid); break;
           case 5: kern_i8_wide<5>(xr, nb, wp, o, n, nvalid); break;
           case 4: kern_i8_wide<4>(xr, nb, wp, o, n, nvalid); break;
