@@ -183,3 +183,29 @@ test('attention and KV pool argument errors', () => {
   ops.freeKvPool(pool);
   assert.throws(() => ops.freeKvPool(pool), /unknown KV pool handle/);
 });
+
+test('attention: an extend\'s queries equal the same queries run as decodes, bit for bit (blocks of many rows vs decode blocks), every ISA and KV dtype', () => {
+  // An extend's blocks hold many (query, head) rows (tiles widened once, V shared by groups of
+  // rows), a decode block one GQA group; each row's arithmetic must not depend on its block.
+  const rand = rng(33);
+  for (const dtype of [DType.F32, DType.F16, DType.BF16] as const) {
+    for (const [numKvHeads, group, hd, prefix, qLen] of [[1, 1, 64, 40, 37], [2, 3, 64, 29, 35], [1, 7, 128, 18, 20], [1, 4, 32, 0, 33], [1, 2, 16, 50, 17], [1, 1, 256, 3, 18]] as const) {
+      const numHeads = numKvHeads * group, kvLen = prefix + qLen, rowLen = numKvHeads * hd, scale = 1 / Math.sqrt(hd);
+      const pool = ops.createKvPool(1, kvLen + 64, numKvHeads, hd, dtype);
+      const slots = shuffledSlots(kvLen, kvLen + 64, rand);
+      ops.storeKv(pool, 0, randn(kvLen * rowLen, rand), randn(kvLen * rowLen, rand), slots, kvLen);
+      const q = randn(qLen * numHeads * hd, rand), qRow = numHeads * hd;
+      const what = `${ops.dtypeName(dtype)} kvHeads ${numKvHeads} group ${group} hd ${hd} prefix ${prefix} qLen ${qLen}`;
+      perIsa((isa) => {
+        const ext = new Float32Array(q.length);
+        ops.attention(ext, q, pool, 0, numHeads, 1, new Int32Array([0, qLen]), new Int32Array([0, kvLen]), slots, scale);
+        for (let j = 0; j < qLen; j++) {
+          const dec = new Float32Array(qRow);
+          ops.attention(dec, q.subarray(j * qRow, (j + 1) * qRow), pool, 0, numHeads, 1, new Int32Array([0, 1]), new Int32Array([0, prefix + j + 1]), slots, scale);
+          assert.deepEqual(dec, ext.subarray(j * qRow, (j + 1) * qRow), `${isa} ${what}: query ${j}`);
+        }
+      });
+      ops.freeKvPool(pool);
+    }
+  }
+});
