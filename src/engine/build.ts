@@ -5,6 +5,7 @@
  * Invariants: reads only the slice of config in `EngineArgs`; the KV pool holds exactly the
  * allocator's slot capacity; the run state holds the largest batch the scheduler can build.
  */
+import { BatchLogger } from './batch-log.js';
 import type { ResolvedServerArgs } from '../config/resolve.js';
 import { DType } from '../native/binding.js';
 import * as ops from '../native/ops.js';
@@ -28,7 +29,7 @@ export type EngineArgs = Pick<
   | 'maxRunningRequests' | 'maxQueuedRequests' | 'schedulePolicy' | 'scheduleConservativeness'
   | 'disableRadixCache' | 'enableMixedChunk' | 'allowAutoTruncate' | 'streamInterval' | 'randomSeed'
   | 'threads' | 'chatTemplate' | 'skipTokenizerInit' | 'servedModelName'
-  | 'grammarBackend' | 'constrainedJsonWhitespacePattern' | 'kvCacheDtype'
+  | 'grammarBackend' | 'constrainedJsonWhitespacePattern' | 'kvCacheDtype' | 'logLevel' | 'decodeLogInterval'
 >;
 
 export interface BuiltEngine {
@@ -101,6 +102,7 @@ export async function buildEngineCore(args: EngineArgs, opts: { progress: boolea
   });
   const core = new EngineCore(runner, scheduler, sampler, tokenizer, {
     streamInterval: args.streamInterval, eosTokenIds, grammars, applyTokenBitmask: ops.applyTokenBitmask,
+    batchLog: BatchLogger.enabled(args.logLevel ?? 'info') ? new BatchLogger({ decodeLogInterval: args.decodeLogInterval ?? 40, logLevel: args.logLevel ?? 'info' }) : null,
   });
   return {
     core, tokenizer, plan,

@@ -16,6 +16,7 @@
  *   for the batch), and a terminated grammar finishes the request through the stop checker. A
  *   request's matcher slot is freed when its extras are dropped.
  */
+import type { BatchLogger } from './batch-log.js';
 import { FLAG_ACCEPTED, FLAG_TERMINATED, type GrammarQueue } from '../constrain/grammar-queue.js';
 import type { Sampler, SamplerState, SampleRow } from '../sampling/sampler.js';
 import { rowLogprobs } from '../sampling/sampler.js';
@@ -56,6 +57,8 @@ export interface EngineCoreOptions {
    * where the bit of mask [rows, maskStride] is 0.
    */
   applyTokenBitmask: (logits: Float32Array, rows: number, vocab: number, mask: Uint32Array, maskStride: number) => void;
+  /** SGLang's prefill / decode batch log lines (absent: none). */
+  batchLog?: BatchLogger | null;
 }
 
 export class EngineCore {
@@ -178,6 +181,7 @@ export class EngineCore {
     }
     const step = this.scheduler.schedule();
     if (step === null) return outputs;
+    this.opts.batchLog?.onStep(step, this.scheduler.stats());
     let sampled: Int32Array;
     try {
       const logits = this.runner.forward(step.batch);

@@ -70,6 +70,17 @@ export interface ScheduledStep {
   /** Requests that sample a token this step; `complete` takes one sampled id for each, in order. */
   readonly sampleReqs: readonly Req[];
   readonly sampleLogitRow: Int32Array; // [sampleReqs.length] row of the logits to sample from
+  /** Extend and mixed steps: SGLang's prefill-log figures for the requests admitted this step. */
+  readonly prefill?: PrefillLogInfo;
+}
+
+export interface PrefillLogInfo {
+  /** Requests admitted (SGLang #new-seq), tokens to compute and prefix-cache hits among them. */
+  newSeqs: number;
+  inputTokens: number;
+  hitTokens: number;
+  /** Requests decoding when the batch was formed (SGLang #running-req). */
+  runningReqs: number;
 }
 
 /** The engine's finish check (EOS, stop ids, stop strings, grammar); null = keep going. */
@@ -363,6 +374,7 @@ export class Scheduler {
     this.inputTokens += adder.logInputTokens;
     const denom = adder.logHitTokens + adder.logInputTokens;
     this.lastHitRate = denom > 0 ? adder.logHitTokens / denom : 0;
+    const prefill: PrefillLogInfo = { newSeqs: canRun.length, inputTokens: adder.logInputTokens, hitTokens: adder.logHitTokens, runningReqs: this.running.length };
     this.prepareForExtend(canRun);
     const wantsLogprob = (r: Req): boolean => r.returnLogprob;
     if (isMixed && this.running.length > 0 && !canRun.some(wantsLogprob) && !this.running.some(wantsLogprob) && checkDecodeMem(this.running, this.allocator, this.cache)) {
@@ -370,9 +382,9 @@ export class Scheduler {
       this.prepareForDecode(decoding);
       this.running = [];
       this.decodingInFlight = new Set(decoding);
-      return this.makeStep('mixed', canRun.concat(decoding));
+      return this.makeStep('mixed', canRun.concat(decoding), prefill);
     }
-    return this.makeStep('extend', canRun);
+    return this.makeStep('extend', canRun, prefill);
   }
 
   /** SGLang update_running_batch: decode memory check, retraction, one decode step. */
@@ -439,9 +451,9 @@ export class Scheduler {
     }
   }
 
-  private makeStep(kind: ScheduledStep['kind'], reqs: Req[]): ScheduledStep {
+  private makeStep(kind: ScheduledStep['kind'], reqs: Req[], prefill?: PrefillLogInfo): ScheduledStep {
     const built = this.builder.build(reqs);
-    return { kind, reqs, ...built };
+    return prefill ? { kind, reqs, ...built, prefill } : { kind, reqs, ...built };
   }
 }
 
