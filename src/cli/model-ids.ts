@@ -2,6 +2,7 @@
  * Replaces Hugging Face ids in --model-path / --tokenizer-path (and --model) with local paths,
  * resolved through the local cache first and a download second (src/hub), before the flags are
  * parsed, so the rest of startup only ever sees local files. Local paths pass through unchanged.
+ * `--download-dir` selects the hub cache used for that.
  */
 import { existsSync } from 'node:fs';
 import { looksLikeHubId, resolveModelPath } from '../hub/resolve.js';
@@ -20,6 +21,10 @@ function flagValue(argv: string[], names: string[]): string | null {
 
 export async function resolveModelIds(argv: string[], opts: { progress: boolean }): Promise<string[]> {
   const revision = flagValue(argv, ['--revision']);
+  // --download-dir (SGLang's download_dir, huggingface_hub's cache_dir): the hub cache this
+  // process reads and downloads into, as HF_HUB_CACHE would set it (src/hub reads the variable).
+  const downloadDir = flagValue(argv, ['--download-dir']);
+  if (downloadDir) process.env.HF_HUB_CACHE = downloadDir;
   const out = [...argv];
   for (let i = 0; i < out.length; i++) {
     const [flag, inline] = out[i]!.includes('=') ? out[i]!.split(/=(.*)/s, 2) as [string, string] : [out[i]!, null];

@@ -130,7 +130,7 @@ export const SERVER_ARGS = {
   ...group('Logging', {
     logLevel: arg.string({ default: 'info', help: 'Log level of every logger.' }),
     logLevelHttp: arg.string({ help: 'Log level of the HTTP server; defaults to --log-level.' }),
-    logRequests: arg.bool({ help: "Log each request's metadata, inputs and outputs." }),
+    logRequests: arg.bool({ support: 'unsupported', help: "Log each request's metadata, inputs and outputs." }),
     logRequestsLevel: arg.int({ default: 2, choices: [0, 1, 2, 3], help: 'Detail of --log-requests: 0 metadata, 1 + sampling params, 2 + partial text, 3 + full text.' }),
     crashDumpFolder: arg.string({ support: 'unsupported', help: 'Folder where the requests of the last minutes are dumped after a crash.' }),
     showTimeCost: arg.bool({ support: 'unsupported', help: 'Log the time of custom timing marks.' }),
@@ -139,12 +139,12 @@ export const SERVER_ARGS = {
     bucketTimeToFirstToken: arg.list('float', { help: 'Histogram buckets of time to first token, in seconds.' }),
     bucketInterTokenLatency: arg.list('float', { help: 'Histogram buckets of inter-token latency, in seconds.' }),
     bucketE2eRequestLatency: arg.list('float', { help: 'Histogram buckets of end-to-end request latency, in seconds.' }),
-    collectTokensHistogram: arg.bool({ help: 'Record histograms of prompt and generation token counts.' }),
+    collectTokensHistogram: arg.bool({ support: 'unsupported', help: 'Record histograms of prompt and generation token counts.' }),
     promptTokensBuckets: arg.list('string', { help: "Bucket rule of the prompt-token histogram: 'default', 'tse MIDDLE BASE COUNT' or 'customer V1 V2 ...'." }),
     generationTokensBuckets: arg.list('string', { help: 'Bucket rule of the generation-token histogram, same forms as --prompt-tokens-buckets.' }),
     gcWarningThresholdSecs: arg.float({ default: 0.0, support: 'gpu-only', help: 'Warn when one garbage collection takes longer than this; 0 turns it off.' }),
     decodeLogInterval: arg.int({ default: 40, min: 1, help: 'Log decode statistics every N decode batches.' }),
-    enableRequestTimeStatsLogging: arg.bool({ help: 'Log per-request timing statistics.' }),
+    enableRequestTimeStatsLogging: arg.bool({ support: 'unsupported', help: 'Log per-request timing statistics.' }),
     kvEventsConfig: arg.string({ support: 'unsupported', help: 'JSON config for publishing KV cache events (NVIDIA Dynamo).' }),
   }),
 
@@ -154,7 +154,7 @@ export const SERVER_ARGS = {
     servedModelName: arg.string({ help: 'Model name reported by /v1/models and in responses; defaults to --model-path.' }),
     weightVersion: arg.string({ default: 'default', help: 'Label of the loaded weights, reported by the server.' }),
     chatTemplate: arg.string({ help: 'Built-in chat template name or path of a template file (OpenAI routes).' }),
-    completionTemplate: arg.string({ help: 'Built-in completion template name or file (code completion, OpenAI routes).' }),
+    completionTemplate: arg.string({ support: 'unsupported', help: 'Built-in completion template name or file (code completion, OpenAI routes).' }),
     fileStoragePath: arg.string({ default: 'sglang_storage', support: 'unsupported', help: 'Folder that backs the files API.' }),
     enableCacheReport: arg.bool({ help: 'Report cached prompt tokens in usage.prompt_tokens_details.' }),
     reasoningParser: arg.enum(REASONING_PARSER_CHOICES, { help: 'Parser that separates reasoning text from the answer.' }),
@@ -178,7 +178,7 @@ export const SERVER_ARGS = {
 
   // --- Model override args in JSON ---
   ...group('Model override args in JSON', {
-    jsonModelOverrideArgs: arg.json({ default: '{}', help: 'JSON object whose keys override fields of the model config.' }),
+    jsonModelOverrideArgs: arg.json({ support: 'unsupported', default: '{}', help: 'JSON object whose keys override fields of the model config.' }),
     preferredSamplingParams: arg.json({ help: 'JSON sampling settings reported by /get_model_info.' }),
   }),
 

@@ -1,11 +1,12 @@
 /**
  * `launch_server --model-path org/name` through a local fake hub (HF_ENDPOINT): the first launch
  * downloads into a temporary HF_HOME and serves the golden ids; a second launch and an offline
- * launch make no file requests; a missing repository fails startup with a clear error.
+ * launch make no file requests; --download-dir downloads into a cache of its own; a missing
+ * repository fails startup with a clear error.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +53,24 @@ describe('e2e: model ids through a fake hub', () => {
     hub.reset();
     await serveAndCheck({ HF_HUB_OFFLINE: '1' });
     assert.equal(hub.requests.length, 0);
+  });
+
+  it('--download-dir downloads into that folder (a hub cache of its own) and serves from it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsgl-e2e-dl-'));
+    try {
+      hub.reset();
+      const server = await launchServer(['--model-path', 'test-org/tinystories-656k', '--max-total-tokens', '4096', '--download-dir', dir], env);
+      try {
+        const r = await post(`${server.url}/generate`, { input_ids: golden.prompt_ids, sampling_params: { temperature: 0, max_new_tokens: 100 } });
+        assert.deepEqual(r.json.output_ids, golden.greedy_output_ids);
+      } finally {
+        await server.stop();
+      }
+      assert.ok(hub.fileRequests().length > 0, 'the default cache already had the model, --download-dir must not use it');
+      assert.ok(existsSync(join(dir, 'models--test-org--tinystories-656k')), `nothing under ${dir}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a missing repository fails startup with a clear error and a non-zero exit', async () => {

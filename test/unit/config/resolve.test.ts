@@ -45,6 +45,11 @@ test('unsupported flags set to non-defaults fail, naming each flag', () => {
   rejects(['--quantization', 'awq'], '--quantization awq');
   rejects(['--kv-cache-dtype', 'fp8_e5m2'], '--kv-cache-dtype fp8_e5m2');
   rejects(['--grammar-backend', 'outlines'], '--grammar-backend outlines');
+  // Features not built (they used to be parsed and then ignored).
+  rejects(['--log-requests'], '--log-requests');
+  rejects(['--json-model-override-args', '{"rope_theta": 1}'], '--json-model-override-args');
+  rejects(['--completion-template', 'deepseek_coder'], '--completion-template deepseek_coder');
+  rejects(['--collect-tokens-histogram', '--enable-request-time-stats-logging'], '--collect-tokens-histogram', '--enable-request-time-stats-logging');
 });
 
 test('supported values and defaults pass without warnings', () => {
@@ -53,6 +58,7 @@ test('supported values and defaults pass without warnings', () => {
     '--grammar-backend', 'xgrammar', '--sampling-backend', 'pytorch', '--page-size', '16', '--chunked-prefill-size', '512',
     '--schedule-policy', 'lpm', '--disable-radix-cache', '--enable-mixed-chunk', '--api-key', 'k', '--enable-metrics',
     '--tool-call-parser', 'qwen25', '--reasoning-parser', 'qwen3', '--trust-remote-code', '--threads', '2',
+    '--download-dir', '/tmp/hub', '--decode-log-interval', '10', '--log-level', 'warning', '--json-model-override-args', '{}',
   ];
   assert.deepEqual(checkSupport(parseServerArgs([...M, ...ok])).warnings, []);
 });
