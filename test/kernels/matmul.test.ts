@@ -259,13 +259,14 @@ test('matmul3 (q/k/v in one call) equals three matmul calls bit for bit: every d
   ops.freeWeight(w2);
 });
 
-test('matmul: float and K-quant outputs do not depend on the batch size (m 1 / 4 / 5 / 13), bit for bit, every ISA', () => {
+test('matmul: float, bf16-dot and K-quant outputs do not depend on the batch size (m 1 / 4 / 5 / 13), bit for bit, every ISA', () => {
   // Q8_0 / Q4_0 are left out on purpose: on AVX-512 VNNI their m <= 4 GEMV and m > 4 GEMM sum in
   // different orders (docs/benchmarks.md, gaps); each is batch-independent within its range.
   const rand = rng(17);
-  for (const dtype of [DType.F32, DType.F16, DType.BF16, DType.Q4_K, DType.Q6_K] as const) {
-    const k = ops.blockSize(dtype) === 256 ? 512 : 96, n = 37, mMax = 13;
-    const w = ops.createWeight([weightBytes(n, k, dtype, rand)], [n], k, dtype);
+  const cases = [DType.F32, DType.F16, DType.BF16, DType.Q4_K, DType.Q6_K].map((dtype) => ({ dtype, bf16Dot: false }));
+  for (const { dtype, bf16Dot } of [...cases, { dtype: DType.BF16, bf16Dot: true }]) {
+    const k = ops.blockSize(dtype) === 256 ? 512 : bf16Dot ? 160 : 96, n = 37, mMax = 13;
+    const w = ops.createWeight([weightBytes(n, k, dtype, rand)], [n], k, dtype, { bf16Dot });
     const x = randn(mMax * k, rand);
     perIsa((isa) => {
       const full = new Float32Array(mMax * n);
@@ -273,7 +274,7 @@ test('matmul: float and K-quant outputs do not depend on the batch size (m 1 / 4
       for (const m of [1, 4, 5]) {
         const part = new Float32Array(m * n);
         ops.matmul(part, x.subarray(0, m * k), w, m);
-        assert.deepEqual(part, full.subarray(0, m * n), `${isa} ${ops.dtypeName(dtype)} m=${m} vs m=${mMax}`);
+        assert.deepEqual(part, full.subarray(0, m * n), `${isa} ${ops.dtypeName(dtype)}${bf16Dot ? ' bf16Dot' : ''} m=${m} vs m=${mMax}`);
       }
     });
     ops.freeWeight(w);

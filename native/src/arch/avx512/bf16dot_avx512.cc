@@ -95,34 +95,30 @@ void kern_stream(const uint16_t *xb, int64_t ld, int64_t cols, const uint8_t *co
   for (int i = 0; i < MR; ++i) store_n(out + i * ldo, reduce4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]), nvalid);
 }
 
+// One 32-column chunk of a GEMM tile: x chunk c of each activation row against the 4 weight chunks.
+template <int MR>
+static inline void tile_chunk(__m512 (&acc)[MR][kNR], const uint16_t *xb, int64_t ld, int64_t c, const __m512bh (&w)[kNR]) {
+  for (int i = 0; i < MR; ++i) {
+    const __m512bh xv = load_x(xb + i * ld, c);
+    for (int j = 0; j < kNR; ++j) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], xv, w[j]);
+  }
+}
+
 // GEMM tile (m > 4): MR activation rows x the panel's 4 weight rows, all in registers.
 template <int MR>
 void kern_tile(const uint16_t *xb, int64_t ld, int64_t cols, const uint8_t *const *rows, float *out, int64_t ldo, int nvalid) {
   const int64_t full = cols / 32, tail = cols % 32;
-  const uint8_t *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3];
   __m512 acc[MR][kNR];
   for (int i = 0; i < MR; ++i)
     for (int j = 0; j < kNR; ++j) acc[i][j] = _mm512_setzero_ps();
   for (int64_t c = 0; c < full; ++c) {
-    const __m512bh w0 = load_w(r0, c), w1 = load_w(r1, c), w2 = load_w(r2, c), w3 = load_w(r3, c);
-    for (int i = 0; i < MR; ++i) {
-      const __m512bh xv = load_x(xb + i * ld, c);
-      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], xv, w0);
-      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], xv, w1);
-      acc[i][2] = _mm512_dpbf16_ps(acc[i][2], xv, w2);
-      acc[i][3] = _mm512_dpbf16_ps(acc[i][3], xv, w3);
-    }
+    const __m512bh w[kNR] = {load_w(rows[0], c), load_w(rows[1], c), load_w(rows[2], c), load_w(rows[3], c)};
+    tile_chunk<MR>(acc, xb, ld, c, w);
   }
   if (tail) {
-    const __m512bh w0 = load_w_tail(r0, full, tail), w1 = load_w_tail(r1, full, tail);
-    const __m512bh w2 = load_w_tail(r2, full, tail), w3 = load_w_tail(r3, full, tail);
-    for (int i = 0; i < MR; ++i) {
-      const __m512bh xv = load_x(xb + i * ld, full);
-      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], xv, w0);
-      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], xv, w1);
-      acc[i][2] = _mm512_dpbf16_ps(acc[i][2], xv, w2);
-      acc[i][3] = _mm512_dpbf16_ps(acc[i][3], xv, w3);
-    }
+    const __m512bh w[kNR] = {load_w_tail(rows[0], full, tail), load_w_tail(rows[1], full, tail),
+                             load_w_tail(rows[2], full, tail), load_w_tail(rows[3], full, tail)};
+    tile_chunk<MR>(acc, xb, ld, full, w);
   }
   for (int i = 0; i < MR; ++i) store_n(out + i * ldo, reduce4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]), nvalid);
 }
@@ -139,31 +135,35 @@ struct Panels {
   }
   int64_t total() const { return start[count]; }
   // Panel pp: its rows (the first repeated past the end), first output, outputs per x row, rows.
-  void get(int64_t pp, const uint8_t **rows, float **out, int64_t *ldo, int *nvalid) const {
+  struct Ref {
+    const uint8_t *rows[kNR];
+    float *out;
+    int64_t ldo;
+    int nvalid;
+  };
+  Ref get(int64_t pp) const {
     int wi = 0;
     while (pp >= start[wi + 1]) ++wi;
     const tsgl_weight *w = ws[wi];
     const int64_t r0 = (pp - start[wi]) * kNR;
-    *nvalid = static_cast<int>(std::min<int64_t>(kNR, w->rows - r0));
-    for (int j = 0; j < kNR; ++j) rows[j] = weight_row(w, j < *nvalid ? r0 + j : r0);
-    *out = outs[wi] + r0;
-    *ldo = w->rows;
+    Ref r;
+    r.nvalid = static_cast<int>(std::min<int64_t>(kNR, w->rows - r0));
+    for (int j = 0; j < kNR; ++j) r.rows[j] = weight_row(w, j < r.nvalid ? r0 + j : r0);
+    r.out = outs[wi] + r0;
+    r.ldo = w->rows;
+    return r;
   }
 };
 
 void gemv(const Panels &ps, const uint16_t *xb, int64_t ld, int64_t cols, int64_t m) {
   parallel_for(ps.total(), [&](int64_t p0, int64_t p1, int) {
     for (int64_t pp = p0; pp < p1; ++pp) {
-      const uint8_t *rows[kNR];
-      float *o;
-      int64_t ldo;
-      int nvalid;
-      ps.get(pp, rows, &o, &ldo, &nvalid);
+      const Panels::Ref r = ps.get(pp);
       switch (m) {
-        case 4: kern_stream<4>(xb, ld, cols, rows, o, ldo, nvalid); break;
-        case 3: kern_stream<3>(xb, ld, cols, rows, o, ldo, nvalid); break;
-        case 2: kern_stream<2>(xb, ld, cols, rows, o, ldo, nvalid); break;
-        default: kern_stream<1>(xb, ld, cols, rows, o, ldo, nvalid); break;
+        case 4: kern_stream<4>(xb, ld, cols, r.rows, r.out, r.ldo, r.nvalid); break;
+        case 3: kern_stream<3>(xb, ld, cols, r.rows, r.out, r.ldo, r.nvalid); break;
+        case 2: kern_stream<2>(xb, ld, cols, r.rows, r.out, r.ldo, r.nvalid); break;
+        default: kern_stream<1>(xb, ld, cols, r.rows, r.out, r.ldo, r.nvalid); break;
       }
     }
   }, 4);
@@ -180,19 +180,15 @@ void gemm(const Panels &ps, const uint16_t *xb, int64_t ld, int64_t chunks, int6
       for (int64_t i0 = 0; i0 < m; i0 += kMR) {
         const uint16_t *xr = xb + i0 * ld;
         for (int64_t pp = g0; pp < g1; ++pp) {
-          const uint8_t *rows[kNR];
-          float *o;
-          int64_t ldo;
-          int nvalid;
-          ps.get(pp, rows, &o, &ldo, &nvalid);
-          o += i0 * ldo;
+          const Panels::Ref r = ps.get(pp);
+          float *o = r.out + i0 * r.ldo;
           switch (std::min<int64_t>(kMR, m - i0)) {
-            case 6: kern_tile<6>(xr, ld, cols, rows, o, ldo, nvalid); break;
-            case 5: kern_tile<5>(xr, ld, cols, rows, o, ldo, nvalid); break;
-            case 4: kern_tile<4>(xr, ld, cols, rows, o, ldo, nvalid); break;
-            case 3: kern_tile<3>(xr, ld, cols, rows, o, ldo, nvalid); break;
-            case 2: kern_tile<2>(xr, ld, cols, rows, o, ldo, nvalid); break;
-            default: kern_tile<1>(xr, ld, cols, rows, o, ldo, nvalid); break;
+            case 6: kern_tile<6>(xr, ld, cols, r.rows, o, r.ldo, r.nvalid); break;
+            case 5: kern_tile<5>(xr, ld, cols, r.rows, o, r.ldo, r.nvalid); break;
+            case 4: kern_tile<4>(xr, ld, cols, r.rows, o, r.ldo, r.nvalid); break;
+            case 3: kern_tile<3>(xr, ld, cols, r.rows, o, r.ldo, r.nvalid); break;
+            case 2: kern_tile<2>(xr, ld, cols, r.rows, o, r.ldo, r.nvalid); break;
+            default: kern_tile<1>(xr, ld, cols, r.rows, o, r.ldo, r.nvalid); break;
           }
         }
       }
