@@ -19,12 +19,12 @@
  * Both walk a panel row by row (one sequential stream per thread: interleaving the 4 rows'
  * streams cost ~30% of the achieved bandwidth).
  *
- * Pre-packed panels (tsgl_weight.packed, the GEMM's layout) are not used here: the wide
- * kernel (kern_i8_wide<1..4>) over them, tried on perf5, was not faster at batch-1 decode
- * (bench/kernels.ts, 2 threads, Zen 4, decode matmul ms/step, medians): SmolLM2-135M Q8_0
- * 4.75 here vs 4.98 packed (n=7, within noise), Qwen2.5-0.5B Q8_0 15.15 vs 18.15 (n=5),
- * SmolLM2-135M Q4_0 (bench_one_batch) 2.99 vs 4.29 ms/step (n=3; the panel holds 8-bit
- * values: 2x the bytes). Reading the GGML rows in place stays the m <= 4 path.
+ * Pre-packed Q8_0 weights do not come here: matmul_avx512.cc runs the wide GEMM over their
+ * panels at every m (batch-independent outputs, and faster at batch 1-4 since its next-panel
+ * prefetch, measured on a Zen 5 host; an earlier measurement on a Zen 4 host, before that
+ * prefetch, had it 5-20% slower). The int8 path here serves Q4_0 (whose panels would hold 8-bit
+ * values, 2x the bytes: 2.99 vs 4.29 ms/step at SmolLM2-135M Q4_0 decode) and Q8_0 under
+ * TSGL_REPACK=0.
  *
  * Float (F32, F16, BF16): lane l of an output accumulates x[16c + l] * w[16c + l] over c by
  * fma (masked tail), then the same reduce4 as the packed kernel: bit-identical to it. F16 is

@@ -9,11 +9,19 @@
  * a fixed order, so an output does not depend on m, on the tile it falls in, or on the
  * thread count (the batch-vs-single and threads-1-vs-2 tests rely on that).
  *
- * Which int8 kernel runs: m <= 4 takes the streaming GEMV (gemv_avx512.cc, bit-identical to the
- * kNR = 4 kernel here); m > 4 takes the wide lane-per-output GEMM (matmul_i8_wide), which sums
- * each output once per 32-block. The two orders differ, so a Q8_0 / Q4_0 output's last bits
- * depend on whether its batch has more than 4 rows (each range is batch-independent on its own;
- * float and K-quant outputs do not depend on m at all).
+ * Which int8 kernel runs: pre-packed Q8_0 weights (every Q8_0 weight under this ISA unless
+ * TSGL_REPACK=0) take the wide lane-per-output GEMM (matmul_i8_wide, summing each output once
+ * per 32-block) at every m, so their outputs do not depend on the batch. Q4_0 (packed per call)
+ * takes the streaming GEMV (gemv_avx512.cc, bit-identical to the kNR = 4 kernel here) at m <= 4
+ * and the wide GEMM above: the two orders differ, so a Q4_0 output's last bits depend on whether
+ * its batch has more than 4 rows (each range is batch-independent on its own; float and K-quant
+ * outputs do not depend on m at all).
+ *
+ * Measured for the Q8_0 switch (bench_one_batch, 2 threads, alternating pairs, SmolLM2-135M
+ * decode tok/s, GEMV vs wide): quiet host 183/190, 194/216, 212/232, 219/233 at batch 1; busy
+ * host 92/137 at batch 1 and 232/440 at batch 4; Qwen2.5-0.5B busy 33/42 (batch 1), 85/143
+ * (batch 4). The GEMV prefetches 1 KiB ahead of one stream per thread, the wide kernel the
+ * whole next panel (20-55 KiB) while the current one runs.
  *
  * int8 path (needs avx512_vnni): activations are quantized per 32-block exactly as the
  * scalar reference does (BlockQ8A), then laid out in pairs of blocks (64 int8 + 16 lanes of
@@ -341,24 +349,55 @@ thread_local std::vector<WBlock16> t_wb;
 // One panel's WBlock16s: 2 per 32-block (rows 0-15, 16-31 of the panel).
 inline int64_t wide_panel_blocks(int64_t nb) { return 2 * nb; }
 
-void matmul_i8_wide(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k) {
-  const int64_t n = w->rows, cols = w->cols, nb = cols / 32;
+// Panels of 32 rows over 1..kMaxWide weights of one cols (q/k/v share their x): panel pp
+// belongs to weight `wi` as its local panel pp - start[wi].
+constexpr int kMaxWide = 4;
+struct WidePanels {
+  const tsgl_weight *const *ws;
+  int count;
+  int64_t start[kMaxWide + 1];
+  WidePanels(const tsgl_weight *const *w, int c) : ws(w), count(c) {
+    start[0] = 0;
+    for (int i = 0; i < c; ++i) start[i + 1] = start[i] + (w[i]->rows + kNRW - 1) / kNRW;
+  }
+  int weight_of(int64_t pp) const {
+    int wi = 0;
+    while (pp >= start[wi + 1]) ++wi;
+    return wi;
+  }
+};
+
+void matmul_i8_wide_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t m, const IsaKernels &k) {
+  const int64_t cols = ws[0]->cols, nb = cols / 32;
   BlockQ8A *xq = grow(t_xq, static_cast<size_t>(m * nb));
   parallel_for(m, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) k.quantize_q8a(x + r * cols, xq + r * nb, cols);
   }, 4);
-  const int64_t panels = (n + kNRW - 1) / kNRW;
-  const WBlock16 *prepacked = static_cast<const WBlock16 *>(w->packed);  // [panels][2 * nb] or null
-  parallel_for(panels, [&](int64_t p0, int64_t p1, int) {
-    WBlock16 *scratch = prepacked ? nullptr : grow(t_wb, static_cast<size_t>(wide_panel_blocks(nb)));
+  const WidePanels wp_all(ws, count);
+  parallel_for(wp_all.start[count], [&](int64_t p0, int64_t p1, int) {
+    WBlock16 *scratch = nullptr;
     for (int64_t pp = p0; pp < p1; ++pp) {
-      const WBlock16 *wp = prepacked ? prepacked + pp * wide_panel_blocks(nb) : scratch;
-      if (!prepacked) pack_w_panel_wide(w, pp * kNRW, scratch, nb);
-      const int nvalid = static_cast<int>(std::min<int64_t>(kNRW, n - pp * kNRW));
-      // Pre-packed: the next panel is read from DRAM while this one runs (its bytes prefetched
-      // in equal slices before each 6-row kernel call), so the first call on a panel does
-      // not wait for it; the hardware prefetcher alone leaves that first pass latency bound.
-      const char *next = prepacked && pp + 1 < p1 ? reinterpret_cast<const char *>(prepacked + (pp + 1) * wide_panel_blocks(nb)) : nullptr;
+      const int wi = wp_all.weight_of(pp);
+      const tsgl_weight *w = ws[wi];
+      const int64_t n = w->rows, lp = pp - wp_all.start[wi];
+      const WBlock16 *prepacked = static_cast<const WBlock16 *>(w->packed);  // [panels][2 * nb] or null
+      const WBlock16 *wp = prepacked ? prepacked + lp * wide_panel_blocks(nb) : nullptr;
+      if (!prepacked) {
+        if (!scratch) scratch = grow(t_wb, static_cast<size_t>(wide_panel_blocks(nb)));
+        pack_w_panel_wide(w, lp * kNRW, scratch, nb);
+        wp = scratch;
+      }
+      const int nvalid = static_cast<int>(std::min<int64_t>(kNRW, n - lp * kNRW));
+      // Pre-packed: the next panel (of this weight or the next one) is read from DRAM while
+      // this one runs (its bytes prefetched in equal slices before each 6-row kernel call), so
+      // the first call on a panel does not wait for it; the hardware prefetcher alone leaves
+      // that first pass latency bound.
+      const char *next = nullptr;
+      if (prepacked && pp + 1 < p1) {
+        const int nwi = wp_all.weight_of(pp + 1);
+        const WBlock16 *np = static_cast<const WBlock16 *>(ws[nwi]->packed);
+        if (np) next = reinterpret_cast<const char *>(np + (pp + 1 - wp_all.start[nwi]) * wide_panel_blocks(nb));
+      }
       // Rows in ceil(m / 6) calls of balanced size (m = 32: 6 6 5 5 5 5, not 6 6 6 6 6 2): a
       // call's panel reads are shared by its rows only. Each row's arithmetic is the same in
       // every call size, so the split does not change results.
@@ -369,7 +408,7 @@ void matmul_i8_wide(float *out, const float *x, const tsgl_weight *w, int64_t m,
           for (const int64_t upto = next_bytes * (call + 1) / calls; pf < upto; pf += 64) _mm_prefetch(next + pf, _MM_HINT_T0);
         }
         const int64_t rows = m / calls + (call < m % calls ? 1 : 0);
-        float *o = out + i0 * n + pp * kNRW;
+        float *o = outs[wi] + i0 * n + lp * kNRW;
         const BlockQ8A *xr = xq + i0 * nb;
         i0 += rows;
         switch (rows) {
@@ -383,6 +422,10 @@ void matmul_i8_wide(float *out, const float *x, const tsgl_weight *w, int64_t m,
       }
     }
   });
+}
+
+void matmul_i8_wide(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k) {
+  matmul_i8_wide_multi(&out, x, &w, 1, m, k);
 }
 
 // Q8_0 only: its panels cost 36 bytes per row-block against the rows' 34 (a Q4_0 panel holds
@@ -500,8 +543,23 @@ void avx512_wide_prepack(const tsgl_weight *w, void *dst) {
   avx512mm::wide_prepack(w, static_cast<avx512mm::WBlock16 *>(dst));
 }
 
+bool avx512_matmul_wide_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t m, const IsaKernels &k) {
+  if (count < 1 || count > avx512mm::kMaxWide) return false;
+  for (int i = 0; i < count; ++i) {
+    if (ws[i]->dtype != TSGL_Q8_0 || !ws[i]->packed || ws[i]->cols != ws[0]->cols) return false;
+  }
+  avx512mm::matmul_i8_wide_multi(outs, x, ws, count, m, k);
+  return true;
+}
+
 bool avx512_matmul(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k, bool vnni) {
   if (w->dtype == TSGL_Q4_K || w->dtype == TSGL_Q6_K) return vnni && avx512_matmul_kquant(out, x, w, m, k);
+  // Pre-packed Q8_0 takes the wide GEMM at every m, decode included: one arithmetic for every
+  // batch size, and its next-panel prefetch beat the streaming GEMV at batch 1-4 (see below).
+  if (w->dtype == TSGL_Q8_0 && w->packed && vnni) {
+    avx512mm::matmul_i8_wide(out, x, w, m, k);
+    return true;
+  }
 #ifndef TSGL_NO_GEMV  // (defined only by bench builds comparing against the packed path)
   if (m <= 4 && avx512_gemv(out, x, w, m, k, vnni)) return true;
 #endif

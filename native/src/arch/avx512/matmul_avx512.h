@@ -23,6 +23,10 @@ int64_t avx512_wide_packed_bytes(const tsgl_weight *w);  // 0 when w has no such
 // Fills dst (64-byte aligned, avx512_wide_packed_bytes(w) bytes) in the pool's threads.
 void avx512_wide_prepack(const tsgl_weight *w, void *dst);
 
+// outs[i] = x @ ws[i]^T through the wide int8 GEMM for 1..4 pre-packed Q8_0 weights of one cols
+// (one activation quantization, one pool job over all their panels); false otherwise.
+bool avx512_matmul_wide_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t m, const IsaKernels &k);
+
 // Unpacked streaming GEMV for 1 <= m <= 4 (F32/F16/BF16, and Q8_0/Q4_0 with vnni); false
 // (nothing written) otherwise. Defined in gemv_avx512.cc.
 // Q4_K / Q6_K weights against Q8 activations for any m (the scalar dot_q4_k / dot_q6_k
