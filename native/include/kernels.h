@@ -91,14 +91,13 @@ typedef struct {
 #define TSGL_WEIGHT_BF16_DOT 1
 
 /* Pre-packs w once, at registration, for the matmul path that would otherwise re-pack it on
- * every call: today Q8_0 under the AVX-512 VNNI ISA (the wide int8 GEMM's panels, see
- * arch/avx512/matmul_avx512.h). Sets w->packed to a 64-byte-aligned buffer owned by the
- * caller's weight and returns its size in bytes; returns 0 and leaves w->packed NULL when
- * there is no such path (other dtype or ISA) or TSGL_REPACK=0 is set (read once per process).
- * Memory: 36 bytes per row per 32 columns (1.06x the Q8_0 rows), on top of the referenced rows
- * (for a GGUF these are file-backed pages of the mapping, which the GEMM no longer reads;
- * batch <= 4 decode still reads them). Q4_0 is not pre-packed: its panels hold 8-bit values,
- * 2x its rows. */
+ * every call: today Q8_0 and Q4_0 under the AVX-512 VNNI ISA (the wide int8 GEMM's panels, see
+ * arch/avx512/matmul_avx512.h), which then serve every batch size. Sets w->packed to a
+ * 64-byte-aligned buffer owned by the caller's weight and returns its size in bytes; returns 0
+ * and leaves w->packed NULL when there is no such path (other dtype or ISA) or TSGL_REPACK=0 is
+ * set (read once per process). Memory, on top of the referenced rows (for a GGUF, file-backed
+ * pages of the mapping that only embed still reads): per row and 32 columns 36 bytes for Q8_0
+ * (1.06x its rows), 20 for Q4_0 (1.11x; its panels keep the nibbles). */
 int64_t tsgl_weight_prepack(tsgl_weight *w);
 /* Frees w->packed (if any) and sets it to NULL. */
 void tsgl_weight_unprepack(tsgl_weight *w);

@@ -57,7 +57,7 @@ export interface NativeBinding {
    * Registers a weight matrix made of `parts` stacked along rows (e.g. q|k|v or gate|up), each
    * a view of `rowsPerPart[i]` rows x `cols` in `dtype`. The bytes are referenced, not copied
    * (the binding keeps the views alive). Returns a handle > 0. Unless `prepack` is false, a
-   * Q8_0 weight on an AVX-512 VNNI CPU also gets a native copy in the int8 GEMM's panel
+   * Q8_0 or Q4_0 weight on an AVX-512 VNNI CPU also gets a native copy in the int8 GEMM's panel
    * layout (freed with the handle; TSGL_REPACK=0 turns this off). `bf16Dot` (BF16 only): the
    * matmul rounds x to bf16 before the dot (TSGL_WEIGHT_BF16_DOT).
    */

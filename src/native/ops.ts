@@ -116,7 +116,7 @@ export function rowBytes(dtype: DTypeId, cols: number): number {
 /**
  * Registers `parts` (each [rowsPerPart[i], rowBytes] bytes) stacked along rows; zero copy.
  * `prepack` (default true): let the addon keep a copy in its GEMM layout where it has one
- * (Q8_0 on AVX-512 VNNI, 1.06x its bytes); pass false for tables only `embed` reads.
+ * (Q8_0 / Q4_0 on AVX-512 VNNI, 1.06x / 1.11x their bytes); pass false for tables only `embed` reads.
  * `bf16Dot` (BF16 only, default false): matmuls round x to bf16 before the dot (vdpbf16ps on
  * CPUs with AVX512_BF16; the other paths round x, then run their f32 kernel).
  */

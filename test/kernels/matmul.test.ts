@@ -259,18 +259,18 @@ test('matmul3 (q/k/v in one call) equals three matmul calls bit for bit: every d
   ops.freeWeight(w2);
 });
 
-test('matmul: float, bf16-dot, Q8_0 and K-quant outputs do not depend on the batch size (m 1 / 4 / 5 / 13), bit for bit, every ISA', () => {
-  // Q4_0 is left out on purpose: on AVX-512 VNNI its m <= 4 GEMV and m > 4 GEMM sum in different
-  // orders (docs/benchmarks.md, gaps); each is batch-independent within its range. So is Q8_0
-  // there when it is not pre-packed (TSGL_REPACK=0), the only case skipped below.
+test('matmul: outputs of every dtype (and bf16 dot) do not depend on the batch size (m 1 / 4 / 5 / 13), bit for bit, every ISA', () => {
+  // Skipped: Q8_0 / Q4_0 on AVX-512 VNNI without their pre-packed panels (TSGL_REPACK=0), where
+  // the m <= 4 GEMV and the m > 4 GEMM sum in different orders (each batch-independent within
+  // its range).
   const rand = rng(17);
-  const cases = [DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_K, DType.Q6_K].map((dtype) => ({ dtype, bf16Dot: false }));
+  const cases = [DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K].map((dtype) => ({ dtype, bf16Dot: false }));
   for (const { dtype, bf16Dot } of [...cases, { dtype: DType.BF16, bf16Dot: true }]) {
     const k = ops.blockSize(dtype) === 256 ? 512 : bf16Dot ? 160 : 96, n = 37, mMax = 13;
     const w = ops.createWeight([weightBytes(n, k, dtype, rand)], [n], k, dtype, { bf16Dot });
     const x = randn(mMax * k, rand);
     perIsa((isa) => {
-      if (dtype === DType.Q8_0 && isa === 'avx512' && ops.weightPackedBytes(w) === 0) return;
+      if ((dtype === DType.Q8_0 || dtype === DType.Q4_0) && isa === 'avx512' && ops.weightPackedBytes(w) === 0) return;
       const full = new Float32Array(mMax * n);
       ops.matmul(full, x, w, mMax);
       for (const m of [1, 4, 5]) {

@@ -1,5 +1,5 @@
 /**
- * int8 GEMM cases (m > 4: the wide kernel; Q8_0 reads pre-packed panels, Q4_0 packs per call) computed
+ * int8 GEMM cases (m > 4: the wide kernel over pre-packed panels; Q4_0's keep the nibbles) computed
  * through normally registered weights. matmul.test.ts runs them here and in a child process
  * with TSGL_REPACK=0 (per-call packing) and requires bit-identical outputs.
  * Run directly: prints {packedBytes, outs: base64 f32[]} as JSON on stdout.

@@ -9,13 +9,13 @@
  * a fixed order, so an output does not depend on m, on the tile it falls in, or on the
  * thread count (the batch-vs-single and threads-1-vs-2 tests rely on that).
  *
- * Which int8 kernel runs: pre-packed Q8_0 weights (every Q8_0 weight under this ISA unless
- * TSGL_REPACK=0) take the wide lane-per-output GEMM (matmul_i8_wide, summing each output once
- * per 32-block) at every m, so their outputs do not depend on the batch. Q4_0 (packed per call)
- * takes the streaming GEMV (gemv_avx512.cc, bit-identical to the kNR = 4 kernel here) at m <= 4
- * and the wide GEMM above: the two orders differ, so a Q4_0 output's last bits depend on whether
- * its batch has more than 4 rows (each range is batch-independent on its own; float and K-quant
- * outputs do not depend on m at all).
+ * Which int8 kernel runs: pre-packed Q8_0 / Q4_0 weights (every such weight under this ISA
+ * unless TSGL_REPACK=0) take the wide lane-per-output GEMM (matmul_i8_wide, summing each output
+ * once per 32-block) at every m, so their outputs do not depend on the batch. Without the
+ * panels (TSGL_REPACK=0) m <= 4 takes the streaming GEMV (gemv_avx512.cc, bit-identical to the
+ * kNR = 4 kernel here) and m > 4 the wide GEMM packing per call: the two orders differ, so there
+ * an output's last bits depend on whether its batch has more than 4 rows. Float and K-quant
+ * outputs do not depend on m at all.
  *
  * Measured for the Q8_0 switch (bench_one_batch, 2 threads, alternating pairs, SmolLM2-135M
  * decode tok/s, GEMV vs wide): quiet host 183/190, 194/216, 212/232, 219/233 at batch 1; busy
@@ -344,6 +344,74 @@ void kern_i8_wide(const BlockQ8A *x, int64_t nb, const WBlock16 *wp, float *out,
   }
 }
 
+// Pre-packed Q4_0 panels keep the nibbles: per 32-block and 16 rows, q[g][r] is dword g of row
+// r's GGML qs (bytes 4g..4g+3: values 4g..4g+3 in the low nibbles, 4g+16..4g+19 in the high
+// ones), so `v & 0x0f` is group g and `(v >> 4) & 0x0f` group g + 4 of all 16 rows, values
+// 0..15 against a -8 * sum(x) seed: the same exact integer block dots as the 8-bit panels
+// (w + 120 against -128 * sum(x)), hence the same outputs. 20 bytes per row per 32-block
+// (the Q4_0 rows take 18; 8-bit panels would take 36).
+struct alignas(64) WNib16 {
+  uint32_t q[4][16];  // [group][row]
+  float d[16];
+};
+
+void pack_w_panel_nib(const tsgl_weight *w, int64_t r0, WNib16 *wp, int64_t nb) {
+  for (int z = 0; z < 2; ++z) {
+    for (int r = 0; r < 16; ++r) {
+      const int64_t row_idx = r0 + 16 * z + r;
+      const uint8_t *row = row_idx < w->rows ? weight_row(w, row_idx) : nullptr;
+      for (int64_t b = 0; b < nb; ++b) {
+        WNib16 &o = wp[b * 2 + z];
+        if (!row) {  // padding rows: q = 8 (weight 0), d = 0
+          for (int g = 0; g < 4; ++g) o.q[g][r] = 0x88888888u;
+          o.d[r] = 0.0f;
+          continue;
+        }
+        const BlockQ4_0 *blk = reinterpret_cast<const BlockQ4_0 *>(row) + b;
+        for (int g = 0; g < 4; ++g) std::memcpy(&o.q[g][r], blk->qs + 4 * g, 4);
+        o.d[r] = half_to_float(blk->d);
+      }
+    }
+  }
+}
+
+template <int MR>
+void kern_i4_wide(const BlockQ8A *x, int64_t nb, const WNib16 *wp, float *out, int64_t ldo, int nvalid) {
+  __m512 acc[MR][2];
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  const __m512i m4 = _mm512_set1_epi8(0x0f);
+  for (int64_t b = 0; b < nb; ++b) {
+    const WNib16 *w = wp + 2 * b;
+    __m512i s[MR][2];
+    for (int i = 0; i < MR; ++i) s[i][0] = s[i][1] = _mm512_set1_epi32(-8 * x[i * nb + b].sum);
+    for (int g = 0; g < 4; ++g) {
+      const __m512i v0 = _mm512_load_si512(w[0].q[g]), v1 = _mm512_load_si512(w[1].q[g]);
+      const __m512i lo0 = _mm512_and_si512(v0, m4), hi0 = _mm512_and_si512(_mm512_srli_epi16(v0, 4), m4);
+      const __m512i lo1 = _mm512_and_si512(v1, m4), hi1 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4);
+      for (int i = 0; i < MR; ++i) {
+        int32_t xl, xh;
+        std::memcpy(&xl, x[i * nb + b].qs + 4 * g, 4);
+        std::memcpy(&xh, x[i * nb + b].qs + 4 * g + 16, 4);
+        const __m512i xlv = _mm512_set1_epi32(xl), xhv = _mm512_set1_epi32(xh);
+        s[i][0] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(s[i][0], lo0, xlv), hi0, xhv);
+        s[i][1] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(s[i][1], lo1, xlv), hi1, xhv);
+      }
+    }
+    const __m512 d0 = _mm512_load_ps(w[0].d), d1 = _mm512_load_ps(w[1].d);
+    for (int i = 0; i < MR; ++i) {
+      const __m512 dx = _mm512_set1_ps(x[i * nb + b].d);
+      acc[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][0]), _mm512_mul_ps(dx, d0), acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][1]), _mm512_mul_ps(dx, d1), acc[i][1]);
+    }
+  }
+  const __mmask16 m0 = static_cast<__mmask16>(nvalid >= 16 ? 0xffff : (1u << nvalid) - 1);
+  const __mmask16 m1 = static_cast<__mmask16>(nvalid >= 32 ? 0xffff : nvalid <= 16 ? 0 : (1u << (nvalid - 16)) - 1);
+  for (int i = 0; i < MR; ++i) {
+    _mm512_mask_storeu_ps(out + i * ldo, m0, acc[i][0]);
+    _mm512_mask_storeu_ps(out + i * ldo + 16, m1, acc[i][1]);
+  }
+}
+
 thread_local std::vector<WBlock16> t_wb;
 
 // One panel's WBlock16s: 2 per 32-block (rows 0-15, 16-31 of the panel).
@@ -380,9 +448,11 @@ void matmul_i8_wide_multi(float *const *outs, const float *x, const tsgl_weight 
       const int wi = wp_all.weight_of(pp);
       const tsgl_weight *w = ws[wi];
       const int64_t n = w->rows, lp = pp - wp_all.start[wi];
-      const WBlock16 *prepacked = static_cast<const WBlock16 *>(w->packed);  // [panels][2 * nb] or null
+      const bool nib = w->dtype == TSGL_Q4_0 && w->packed;  // [panels][2 * nb] WNib16
+      const WBlock16 *prepacked = nib ? nullptr : static_cast<const WBlock16 *>(w->packed);  // [panels][2 * nb] or null
+      const WNib16 *np4 = nib ? static_cast<const WNib16 *>(w->packed) + lp * wide_panel_blocks(nb) : nullptr;
       const WBlock16 *wp = prepacked ? prepacked + lp * wide_panel_blocks(nb) : nullptr;
-      if (!prepacked) {
+      if (!prepacked && !nib) {
         if (!scratch) scratch = grow(t_wb, static_cast<size_t>(wide_panel_blocks(nb)));
         pack_w_panel_wide(w, lp * kNRW, scratch, nb);
         wp = scratch;
@@ -393,15 +463,16 @@ void matmul_i8_wide_multi(float *const *outs, const float *x, const tsgl_weight 
       // the first call on a panel does not wait for it; the hardware prefetcher alone leaves
       // that first pass latency bound.
       const char *next = nullptr;
-      if (prepacked && pp + 1 < p1) {
+      const int64_t block_bytes = nib ? sizeof(WNib16) : sizeof(WBlock16);
+      if ((prepacked || nib) && pp + 1 < p1) {
         const int nwi = wp_all.weight_of(pp + 1);
-        const WBlock16 *np = static_cast<const WBlock16 *>(ws[nwi]->packed);
-        if (np) next = reinterpret_cast<const char *>(np + (pp + 1 - wp_all.start[nwi]) * wide_panel_blocks(nb));
+        const char *np = static_cast<const char *>(ws[nwi]->packed);
+        if (np) next = np + (pp + 1 - wp_all.start[nwi]) * wide_panel_blocks(nb) * block_bytes;
       }
       // Rows in ceil(m / 6) calls of balanced size (m = 32: 6 6 5 5 5 5, not 6 6 6 6 6 2): a
       // call's panel reads are shared by its rows only. Each row's arithmetic is the same in
       // every call size, so the split does not change results.
-      const int64_t next_bytes = wide_panel_blocks(nb) * static_cast<int64_t>(sizeof(WBlock16)), calls = (m + 5) / 6;
+      const int64_t next_bytes = wide_panel_blocks(nb) * block_bytes, calls = (m + 5) / 6;
       int64_t pf = 0;
       for (int64_t call = 0, i0 = 0; call < calls; ++call) {
         if (next) {
@@ -411,6 +482,17 @@ void matmul_i8_wide_multi(float *const *outs, const float *x, const tsgl_weight 
         float *o = outs[wi] + i0 * n + lp * kNRW;
         const BlockQ8A *xr = xq + i0 * nb;
         i0 += rows;
+        if (nib) {
+          switch (rows) {
+            case 6: kern_i4_wide<6>(xr, nb, np4, o, n, nvalid); break;
+            case 5: kern_i4_wide<5>(xr, nb, np4, o, n, nvalid); break;
+            case 4: kern_i4_wide<4>(xr, nb, np4, o, n, nvalid); break;
+            case 3: kern_i4_wide<3>(xr, nb, np4, o, n, nvalid); break;
+            case 2: kern_i4_wide<2>(xr, nb, np4, o, n, nvalid); break;
+            default: kern_i4_wide<1>(xr, nb, np4, o, n, nvalid); break;
+          }
+          continue;
+        }
         switch (rows) {
           case 6: kern_i8_wide<6>(xr, nb, wp, o, n, nvalid); break;
           case 5: kern_i8_wide<5>(xr, nb, wp, o, n, nvalid); break;
@@ -428,18 +510,21 @@ void matmul_i8_wide(float *out, const float *x, const tsgl_weight *w, int64_t m,
   matmul_i8_wide_multi(&out, x, &w, 1, m, k);
 }
 
-// Q8_0 only: its panels cost 36 bytes per row-block against the rows' 34 (a Q4_0 panel holds
-// 8-bit values, twice the rows' 18 bytes, so Q4_0 keeps packing per call).
+// Q8_0 panels cost 36 bytes per row-block against the rows' 34; Q4_0 nibble panels 20 against 18.
 int64_t wide_packed_bytes(const tsgl_weight *w) {
-  if (w->dtype != TSGL_Q8_0 || w->rows <= 0 || w->cols % 32 != 0) return 0;
+  if ((w->dtype != TSGL_Q8_0 && w->dtype != TSGL_Q4_0) || w->rows <= 0 || w->cols % 32 != 0) return 0;
   const int64_t panels = (w->rows + kNRW - 1) / kNRW;
-  return panels * wide_panel_blocks(w->cols / 32) * static_cast<int64_t>(sizeof(WBlock16));
+  const int64_t block = w->dtype == TSGL_Q8_0 ? sizeof(WBlock16) : sizeof(WNib16);
+  return panels * wide_panel_blocks(w->cols / 32) * block;
 }
 
-void wide_prepack(const tsgl_weight *w, WBlock16 *dst) {  // dst: [panels][2 * nb]
+void wide_prepack(const tsgl_weight *w, void *dst) {  // dst: [panels][2 * nb] WBlock16 (Q8_0) / WNib16 (Q4_0)
   const int64_t nb = w->cols / 32, panels = (w->rows + kNRW - 1) / kNRW;
   parallel_for(panels, [&](int64_t p0, int64_t p1, int) {
-    for (int64_t pp = p0; pp < p1; ++pp) pack_w_panel_wide(w, pp * kNRW, dst + pp * wide_panel_blocks(nb), nb);
+    for (int64_t pp = p0; pp < p1; ++pp) {
+      if (w->dtype == TSGL_Q8_0) pack_w_panel_wide(w, pp * kNRW, static_cast<WBlock16 *>(dst) + pp * wide_panel_blocks(nb), nb);
+      else pack_w_panel_nib(w, pp * kNRW, static_cast<WNib16 *>(dst) + pp * wide_panel_blocks(nb), nb);
+    }
   });
 }
 
@@ -540,13 +625,13 @@ namespace tsgl {
 int64_t avx512_wide_packed_bytes(const tsgl_weight *w) { return avx512mm::wide_packed_bytes(w); }
 
 void avx512_wide_prepack(const tsgl_weight *w, void *dst) {
-  avx512mm::wide_prepack(w, static_cast<avx512mm::WBlock16 *>(dst));
+  avx512mm::wide_prepack(w, dst);
 }
 
 bool avx512_matmul_wide_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t m, const IsaKernels &k) {
   if (count < 1 || count > avx512mm::kMaxWide) return false;
   for (int i = 0; i < count; ++i) {
-    if (ws[i]->dtype != TSGL_Q8_0 || !ws[i]->packed || ws[i]->cols != ws[0]->cols) return false;
+    if ((ws[i]->dtype != TSGL_Q8_0 && ws[i]->dtype != TSGL_Q4_0) || !ws[i]->packed || ws[i]->cols != ws[0]->cols) return false;
   }
   avx512mm::matmul_i8_wide_multi(outs, x, ws, count, m, k);
   return true;
@@ -556,7 +641,7 @@ bool avx512_matmul(float *out, const float *x, const tsgl_weight *w, int64_t m, 
   if (w->dtype == TSGL_Q4_K || w->dtype == TSGL_Q6_K) return vnni && avx512_matmul_kquant(out, x, w, m, k);
   // Pre-packed Q8_0 takes the wide GEMM at every m, decode included: one arithmetic for every
   // batch size, and its next-panel prefetch beat the streaming GEMV at batch 1-4 (see below).
-  if (w->dtype == TSGL_Q8_0 && w->packed && vnni) {
+  if ((w->dtype == TSGL_Q8_0 || w->dtype == TSGL_Q4_0) && w->packed && vnni) {
     avx512mm::matmul_i8_wide(out, x, w, m, k);
     return true;
   }

@@ -12,8 +12,10 @@ namespace tsgl {
 // handle: Q8_0/Q4_0 need vnni (their int8 scheme); every other dtype is handled.
 bool avx512_matmul(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k, bool vnni);
 
-// Pre-packed weights for the int8 GEMM (m > 4; Q8_0, needs avx512_vnni).
-// Layout of w->packed: ceil(rows / 32) panels of 32 weight rows, panel p at
+// Pre-packed weights for the int8 GEMM (Q8_0 and Q4_0, every m, needs avx512_vnni).
+// Q4_0: the same panels of WNib16 { uint32 q[4 groups][16 rows] (GGML qs dwords: nibbles),
+// float d[16] } (320 bytes, 20 per row per 32-block); see matmul_avx512.cc.
+// Q8_0 layout of w->packed: ceil(rows / 32) panels of 32 weight rows, panel p at
 // packed + p * 2 * (cols / 32) WBlock16s; within a panel, block b and half z (rows 32p + 16z
 // .. +15) is WBlock16 [2b + z] = { uint32 q[8 groups][16 rows] (4 bytes w + 128 each),
 // float d[16] } (576 bytes, 64-byte aligned). Rows past w->rows are padded (q = 128, d = 0).
