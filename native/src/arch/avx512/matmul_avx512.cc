@@ -311,6 +311,30 @@ void pack_w_panel_wide(const tsgl_weight *w, int64_t r0, WBlock16 *wp, int64_t n
   }
 }
 
+// The wide kernels' float step for block b, shared so Q8_0 and Q4_0 panels agree bit for bit:
+// acc += float(I) * (d_x * d_w), the product rounded once, then one fma per output.
+template <int MR>
+static inline void scale_block(__m512 (&acc)[MR][2], const __m512i (&s)[MR][2], const BlockQ8A *x, int64_t nb, int64_t b,
+                               const float *dw0, const float *dw1) {
+  const __m512 d0 = _mm512_load_ps(dw0), d1 = _mm512_load_ps(dw1);
+  for (int i = 0; i < MR; ++i) {
+    const __m512 dx = _mm512_set1_ps(x[i * nb + b].d);
+    acc[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][0]), _mm512_mul_ps(dx, d0), acc[i][0]);
+    acc[i][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][1]), _mm512_mul_ps(dx, d1), acc[i][1]);
+  }
+}
+
+// Stores the panel's first nvalid (<= 32) outputs of each of the MR rows.
+template <int MR>
+static inline void store_wide(const __m512 (&acc)[MR][2], float *out, int64_t ldo, int nvalid) {
+  const __mmask16 m0 = static_cast<__mmask16>(nvalid >= 16 ? 0xffff : (1u << nvalid) - 1);
+  const __mmask16 m1 = static_cast<__mmask16>(nvalid >= 32 ? 0xffff : nvalid <= 16 ? 0 : (1u << (nvalid - 16)) - 1);
+  for (int i = 0; i < MR; ++i) {
+    _mm512_mask_storeu_ps(out + i * ldo, m0, acc[i][0]);
+    _mm512_mask_storeu_ps(out + i * ldo + 16, m1, acc[i][1]);
+  }
+}
+
 template <int MR>
 void kern_i8_wide(const BlockQ8A *x, int64_t nb, const WBlock16 *wp, float *out, int64_t ldo, int nvalid) {
   __m512 acc[MR][2];
@@ -329,19 +353,9 @@ void kern_i8_wide(const BlockQ8A *x, int64_t nb, const WBlock16 *wp, float *out,
         s[i][1] = _mm512_dpbusd_epi32(s[i][1], w1, xv);
       }
     }
-    const __m512 d0 = _mm512_load_ps(w[0].d), d1 = _mm512_load_ps(w[1].d);
-    for (int i = 0; i < MR; ++i) {
-      const __m512 dx = _mm512_set1_ps(x[i * nb + b].d);
-      acc[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][0]), _mm512_mul_ps(dx, d0), acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][1]), _mm512_mul_ps(dx, d1), acc[i][1]);
-    }
+    scale_block<MR>(acc, s, x, nb, b, w[0].d, w[1].d);
   }
-  const __mmask16 m0 = static_cast<__mmask16>(nvalid >= 16 ? 0xffff : (1u << nvalid) - 1);
-  const __mmask16 m1 = static_cast<__mmask16>(nvalid >= 32 ? 0xffff : nvalid <= 16 ? 0 : (1u << (nvalid - 16)) - 1);
-  for (int i = 0; i < MR; ++i) {
-    _mm512_mask_storeu_ps(out + i * ldo, m0, acc[i][0]);
-    _mm512_mask_storeu_ps(out + i * ldo + 16, m1, acc[i][1]);
-  }
+  store_wide<MR>(acc, out, ldo, nvalid);
 }
 
 // Pre-packed Q4_0 panels keep the nibbles: per 32-block and 16 rows, q[g][r] is dword g of row
@@ -397,19 +411,9 @@ void kern_i4_wide(const BlockQ8A *x, int64_t nb, const WNib16 *wp, float *out, i
         s[i][1] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(s[i][1], lo1, xlv), hi1, xhv);
       }
     }
-    const __m512 d0 = _mm512_load_ps(w[0].d), d1 = _mm512_load_ps(w[1].d);
-    for (int i = 0; i < MR; ++i) {
-      const __m512 dx = _mm512_set1_ps(x[i * nb + b].d);
-      acc[i][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][0]), _mm512_mul_ps(dx, d0), acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[i][1]), _mm512_mul_ps(dx, d1), acc[i][1]);
-    }
+    scale_block<MR>(acc, s, x, nb, b, w[0].d, w[1].d);
   }
-  const __mmask16 m0 = static_cast<__mmask16>(nvalid >= 16 ? 0xffff : (1u << nvalid) - 1);
-  const __mmask16 m1 = static_cast<__mmask16>(nvalid >= 32 ? 0xffff : nvalid <= 16 ? 0 : (1u << (nvalid - 16)) - 1);
-  for (int i = 0; i < MR; ++i) {
-    _mm512_mask_storeu_ps(out + i * ldo, m0, acc[i][0]);
-    _mm512_mask_storeu_ps(out + i * ldo + 16, m1, acc[i][1]);
-  }
+  store_wide<MR>(acc, out, ldo, nvalid);
 }
 
 thread_local std::vector<WBlock16> t_wb;
