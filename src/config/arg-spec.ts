@@ -13,11 +13,12 @@
  *   literal union of the choices for an enum, `boolean` for a store_true flag, and so on.
  * - Support levels describe what tsgl does with a value that differs from the default:
  *   'supported' = implemented; 'gpu-only' = no meaning on the CPU backend, accepted with one
- *   warning line; 'unsupported' = not built yet, rejected at startup. `supportedValues` lists
+ *   warning line; 'no-op' = no meaning in tsgl for another reason (given in `noEffect`), accepted
+ *   with one warning line saying it; 'unsupported' = not built yet, rejected at startup. `supportedValues` lists
  *   non-default values that are fine even though the level for other values is stricter.
  */
 
-export type SupportLevel = 'supported' | 'gpu-only' | 'unsupported';
+export type SupportLevel = 'supported' | 'gpu-only' | 'no-op' | 'unsupported';
 
 export type ArgKind = 'string' | 'int' | 'float' | 'bool' | 'enum' | 'list' | 'json';
 
@@ -35,6 +36,8 @@ export interface ArgSpec<T = unknown> {
   readonly support: SupportLevel;
   /** Non-default values accepted whatever `support` says (e.g. `--device cpu`). */
   readonly supportedValues?: readonly unknown[];
+  /** 'no-op' flags: why setting it changes nothing in tsgl (shown in the warning and --help). */
+  readonly noEffect?: string;
   /** Primary flag, when it is not `--` + kebab(field). */
   readonly flag?: string;
   /** Other flag spellings, e.g. `--tp-size` for `--tensor-parallel-size`. */
@@ -64,6 +67,8 @@ export interface CommonOptions {
   help: string;
   support?: SupportLevel;
   supportedValues?: readonly unknown[];
+  /** With support 'no-op': why the flag changes nothing in tsgl. */
+  noEffect?: string;
   flag?: string;
   aliases?: readonly string[];
   field?: string;
@@ -94,6 +99,7 @@ function make<T>(kind: ArgKind, o: CommonOptions, extra: Partial<ArgSpec<T>> & {
     aliases: o.aliases ?? [],
     help: o.help,
     ...(o.supportedValues !== undefined ? { supportedValues: o.supportedValues } : {}),
+    ...(o.noEffect !== undefined ? { noEffect: o.noEffect } : {}),
     ...(o.flag !== undefined ? { flag: o.flag } : {}),
     ...(o.field !== undefined ? { field: o.field } : {}),
     ...(o.metavar !== undefined ? { metavar: o.metavar } : {}),

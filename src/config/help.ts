@@ -65,6 +65,7 @@ function supportNote(spec: ArgSpec<any>): string {
     return `[tsgl: ${spec.supportedValues.map(showValue).join(', ')}; ${what}]`;
   }
   if (spec.support === 'gpu-only') return '[GPU-only: accepted and ignored by tsgl]';
+  if (spec.support === 'no-op') return `[accepted, no effect in tsgl: ${spec.noEffect ?? ''}]`;
   if (spec.support === 'unsupported') return '[not built yet in tsgl: only the default is accepted]';
   return '';
 }

@@ -7,7 +7,7 @@
  * - `checkSupport` judges the values the user gave (run it on the parsed args, before
  *   resolution): a flag differing from its table default and not in `supportedValues` is
  *   rejected ('unsupported', one ConfigError naming every such flag) or warned about
- *   ('gpu-only', exactly one line per flag).
+ *   ('gpu-only' and 'no-op', exactly one line per flag).
  * - `resolveServerArgs` is the single home of cross-field logic. It mirrors SGLang 0.5.2's
  *   `ServerArgs.__post_init__` on a host without a GPU (mem_fraction_static 0.88,
  *   chunked_prefill_size 4096, page_size 1, grammar_backend xgrammar, device cpu, ...), then
@@ -88,6 +88,8 @@ export function checkSupport(args: ServerArgs): SupportReport {
     const level = spec.support === 'supported' ? 'unsupported' : spec.support;
     if (level === 'gpu-only') {
       warnings.push(`warning: ${describe(key, v)} has no effect on tsgl's CPU backend (GPU-only option); ignored.`);
+    } else if (level === 'no-op') {
+      warnings.push(`warning: ${describe(key, v)} has no effect in tsgl (${spec.noEffect ?? 'nothing to configure'}); ignored.`);
     } else {
       const ok = spec.supportedValues ? ` (tsgl supports: ${spec.supportedValues.join(', ')})` : '';
       rejected.push(`${describe(key, v)}${ok}`);

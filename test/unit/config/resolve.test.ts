@@ -57,15 +57,16 @@ test('supported values and defaults pass without warnings', () => {
     '--device', 'cpu', '--tp-size', '1', '--load-format', 'gguf', '--quantization', 'w8a8_int8', '--kv-cache-dtype', 'auto',
     '--grammar-backend', 'xgrammar', '--sampling-backend', 'pytorch', '--page-size', '16', '--chunked-prefill-size', '512',
     '--schedule-policy', 'lpm', '--disable-radix-cache', '--enable-mixed-chunk', '--api-key', 'k', '--enable-metrics',
-    '--tool-call-parser', 'qwen25', '--reasoning-parser', 'qwen3', '--trust-remote-code', '--threads', '2',
+    '--tool-call-parser', 'qwen25', '--reasoning-parser', 'qwen3', '--threads', '2',
     '--download-dir', '/tmp/hub', '--decode-log-interval', '10', '--log-level', 'warning', '--json-model-override-args', '{}',
   ];
   assert.deepEqual(checkSupport(parseServerArgs([...M, ...ok])).warnings, []);
 });
 
-test('every unsupported flag alone is rejected; every gpu-only flag alone gives exactly one warning naming it', () => {
+test('every unsupported flag alone is rejected; every gpu-only or no-op flag alone gives exactly one warning naming it', () => {
   let unsupported = 0;
   let gpuOnly = 0;
+  let noop = 0;
   for (const [key, spec] of Object.entries(SERVER_ARGS) as [string, ArgSpec<any>][]) {
     if (spec.support === 'supported') continue;
     const flag = allFlags(key, spec)[0]!;
@@ -84,11 +85,21 @@ test('every unsupported flag alone is rejected; every gpu-only flag alone gives 
     } else {
       const { warnings } = checkSupport(parsed);
       assert.equal(warnings.length, 1, `${flag}: ${warnings.join(' | ')}`);
-      assert.ok(warnings[0]!.includes(flag) && /GPU-only/.test(warnings[0]!), warnings[0]);
-      gpuOnly++;
+      if (spec.support === 'no-op') {
+        assert.ok(warnings[0]!.includes(flag) && warnings[0]!.includes(`has no effect in tsgl (${spec.noEffect})`), warnings[0]);
+        noop++;
+      } else {
+        assert.ok(warnings[0]!.includes(flag) && /GPU-only/.test(warnings[0]!), warnings[0]);
+        gpuOnly++;
+      }
     }
   }
-  assert.ok(unsupported > 80 && gpuOnly > 40, `${unsupported} unsupported, ${gpuOnly} gpu-only`);
+  assert.ok(unsupported > 80 && gpuOnly > 40 && noop >= 9, `${unsupported} unsupported, ${gpuOnly} gpu-only, ${noop} no-op`);
+});
+
+test('--trust-remote-code (common in SGLang launch commands) is accepted with one line saying it does nothing', () => {
+  const { warnings } = checkSupport(parseServerArgs([...M, '--trust-remote-code']));
+  assert.deepEqual(warnings, ['warning: --trust-remote-code has no effect in tsgl (it never runs model code shipped with a checkpoint); ignored.']);
 });
 
 test('gpu-only flags: one line each, never an error', () => {

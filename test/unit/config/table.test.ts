@@ -106,7 +106,8 @@ test('table hygiene: help, group and support level on every entry; no duplicate 
   for (const [key, spec] of entries) {
     assert.ok(spec.help.length > 10, `${key}: help`);
     assert.ok(spec.group.length > 0, `${key}: group`);
-    assert.ok(['supported', 'gpu-only', 'unsupported'].includes(spec.support), `${key}: support`);
+    assert.ok(['supported', 'gpu-only', 'no-op', 'unsupported'].includes(spec.support), `${key}: support`);
+    assert.equal(spec.support === 'no-op', typeof spec.noEffect === 'string' && spec.noEffect.length > 0, `${key}: a no-op flag says why (and only a no-op flag)`);
     for (const f of allFlags(key, spec)) {
       assert.ok(!seen.has(f), `duplicate flag ${f}`);
       seen.add(f);
