@@ -8,7 +8,7 @@
  * `--decode-log-interval` decode steps (SGLang counts decode forwards and logs when the count is
  * a multiple of the interval); gen throughput = tokens decoded since the previous decode line /
  * the time since it. Lines are written only at --log-level debug or info (SGLang logs them at
- * INFO).
+ * INFO; the server's default is info, the in-process Engine's error, as SGLang's offline Engine).
  */
 import type { ScheduledStep, SchedulerStats } from '../scheduler/scheduler.js';
 

@@ -84,9 +84,12 @@ export class Engine implements EngineClient {
     this.front = new TokenizerFront(built.tokenizer);
   }
 
-  /** Loads a model; `args` are server flags (camelCase), defaults as SGLang's. */
+  /**
+   * Loads a model; `args` are server flags (camelCase), defaults as SGLang's, except that the
+   * log level defaults to 'error' as in SGLang's offline `Engine` (no batch log lines unless asked).
+   */
   static async create(args: Partial<ServerArgs> & { modelPath: string }, opts: { progress?: boolean } = {}): Promise<Engine> {
-    const { args: resolved } = resolveServerArgs(makeServerArgs(args));
+    const { args: resolved } = resolveServerArgs(makeServerArgs({ logLevel: 'error', ...args }));
     return new Engine(await buildEngineCore(resolved, { progress: opts.progress ?? false }));
   }
 
