@@ -14,7 +14,6 @@ import type { ScheduledStep, SchedulerStats } from '../scheduler/scheduler.js';
 
 export interface BatchLogOptions {
   decodeLogInterval: number;
-  logLevel: string;
   /** Where lines go (default: stderr). */
   write?: (line: string) => void;
   /** Clock in ms (tests). */
@@ -40,12 +39,17 @@ export class BatchLogger {
     return level === 'debug' || level === 'info';
   }
 
-  /** After scheduling a step, before its forward (SGLang logs the batch it is about to run). */
-  onStep(step: ScheduledStep, stats: SchedulerStats): void {
+  /**
+   * After scheduling a step, before its forward (SGLang logs the batch it is about to run).
+   * `stats` is called only when a line is written, so a decode step that logs nothing costs two
+   * additions.
+   */
+  onStep(step: ScheduledStep, getStats: () => SchedulerStats): void {
     if (step.kind === 'decode') {
       this.decodeSteps++;
       this.decodedTokens += step.reqs.length;
       if (this.decodeSteps % this.o.decodeLogInterval !== 0) return;
+      const stats = getStats();
       const t = this.now();
       const throughput = this.decodedTokens / Math.max((t - this.lastDecodeLog) / 1000, 1e-9);
       this.lastDecodeLog = t;
@@ -55,6 +59,7 @@ export class BatchLogger {
       return;
     }
     const p = step.prefill!;
+    const stats = getStats();
     this.line(`Prefill batch. #new-seq: ${p.newSeqs}, #new-token: ${p.inputTokens}, #cached-token: ${p.hitTokens}, `
       + `token usage: ${stats.tokenUsage.toFixed(2)}, #running-req: ${p.runningReqs}, #queue-req: ${stats.numQueueReqs}, `);
   }

@@ -102,7 +102,7 @@ export async function buildEngineCore(args: EngineArgs, opts: { progress: boolea
   });
   const core = new EngineCore(runner, scheduler, sampler, tokenizer, {
     streamInterval: args.streamInterval, eosTokenIds, grammars, applyTokenBitmask: ops.applyTokenBitmask,
-    batchLog: BatchLogger.enabled(args.logLevel ?? 'info') ? new BatchLogger({ decodeLogInterval: args.decodeLogInterval ?? 40, logLevel: args.logLevel ?? 'info' }) : null,
+    batchLog: BatchLogger.enabled(args.logLevel) ? new BatchLogger({ decodeLogInterval: args.decodeLogInterval }) : null,
   });
   return {
     core, tokenizer, plan,

@@ -181,7 +181,7 @@ export class EngineCore {
     }
     const step = this.scheduler.schedule();
     if (step === null) return outputs;
-    this.opts.batchLog?.onStep(step, this.scheduler.stats());
+    this.opts.batchLog?.onStep(step, () => this.scheduler.stats());
     let sampled: Int32Array;
     try {
       const logits = this.runner.forward(step.batch);

@@ -15,7 +15,7 @@ function run(s: Scheduler, log: BatchLogger, steps: number): void {
   for (let n = 0; n < steps; n++) {
     const step = s.schedule();
     if (step === null) return;
-    log.onStep(step, s.stats());
+    log.onStep(step, () => s.stats());
     s.complete(step, new Int32Array(step.sampleReqs.length).fill(1), () => null);
   }
 }
@@ -26,7 +26,7 @@ test('batch log: prefill lines count new sequences, new and cached tokens; decod
   const s = new Scheduler(baseOptions({}));
   const lines: string[] = [];
   let clock = 0;
-  const log = new BatchLogger({ decodeLogInterval: 3, logLevel: 'info', write: (l) => lines.push(l), now: () => clock });
+  const log = new BatchLogger({ decodeLogInterval: 3, write: (l) => lines.push(l), now: () => clock });
   const prompt = Array.from({ length: 40 }, (_, i) => 2 + i);
   s.addRequest(makeRequest('a', prompt, 20, { ignoreEos: true }));
   s.addRequest(makeRequest('b', prompt.slice(0, 30), 20, { ignoreEos: true }));
