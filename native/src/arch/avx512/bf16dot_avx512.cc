@@ -38,7 +38,6 @@ namespace {
 
 constexpr int kNR = 4;             // weight rows per panel (one reduce4)
 constexpr int kMR = 6;             // activation rows per GEMM tile: 24 accumulators
-constexpr int kMaxWeights = 4;     // weights per multi call (q/k/v)
 constexpr int64_t kPrefetch = 1024;  // bytes ahead in a streamed weight row (GEMV)
 
 #include "reduce_avx512.inc"
@@ -124,48 +123,19 @@ void kern_tile(const uint16_t *xb, int64_t ld, int64_t cols, const uint8_t *cons
 }
 
 // Panels of kNR rows over several weights of one cols (the q/k/v projections share x).
-struct Panels {
-  float *const *outs;
-  const tsgl_weight *const *ws;
-  int count;
-  int64_t start[kMaxWeights + 1];  // panel prefix sums
-  Panels(float *const *o, const tsgl_weight *const *w, int c) : outs(o), ws(w), count(c) {
-    start[0] = 0;
-    for (int i = 0; i < c; ++i) start[i + 1] = start[i] + (w[i]->rows + kNR - 1) / kNR;
-  }
-  int64_t total() const { return start[count]; }
-  // Panel pp: its rows (the first repeated past the end), first output, outputs per x row, rows.
-  struct Ref {
-    const uint8_t *rows[kNR];
-    float *out;
-    int64_t ldo;
-    int nvalid;
-  };
-  Ref get(int64_t pp) const {
-    int wi = 0;
-    while (pp >= start[wi + 1]) ++wi;
-    const tsgl_weight *w = ws[wi];
-    const int64_t r0 = (pp - start[wi]) * kNR;
-    Ref r;
-    r.nvalid = static_cast<int>(std::min<int64_t>(kNR, w->rows - r0));
-    for (int j = 0; j < kNR; ++j) r.rows[j] = weight_row(w, j < r.nvalid ? r0 + j : r0);
-    r.out = outs[wi] + r0;
-    r.ldo = w->rows;
-    return r;
-  }
-};
+#include "panels_avx512.inc"
+using Panels = PanelSet<kNR>;
 
 void gemv(const Panels &ps, const uint16_t *xb, int64_t ld, int64_t cols, int64_t m) {
-  parallel_for(ps.total(), [&](int64_t p0, int64_t p1, int) {
-    for (int64_t pp = p0; pp < p1; ++pp) {
-      const Panels::Ref r = ps.get(pp);
+  parallel_for(ps.panels(), [&](int64_t p0, int64_t p1, int) {
+    ps.for_each_panel(p0, p1, [&](const uint8_t *const *rows, float *o, int64_t ldo, int nvalid) {
       switch (m) {
-        case 4: kern_stream<4>(xb, ld, cols, r.rows, r.out, r.ldo, r.nvalid); break;
-        case 3: kern_stream<3>(xb, ld, cols, r.rows, r.out, r.ldo, r.nvalid); break;
-        case 2: kern_stream<2>(xb, ld, cols, r.rows, r.out, r.ldo, r.nvalid); break;
-        default: kern_stream<1>(xb, ld, cols, r.rows, r.out, r.ldo, r.nvalid); break;
+        case 4: kern_stream<4>(xb, ld, cols, rows, o, ldo, nvalid); break;
+        case 3: kern_stream<3>(xb, ld, cols, rows, o, ldo, nvalid); break;
+        case 2: kern_stream<2>(xb, ld, cols, rows, o, ldo, nvalid); break;
+        default: kern_stream<1>(xb, ld, cols, rows, o, ldo, nvalid); break;
       }
-    }
+    });
   }, 4);
 }
 
@@ -174,23 +144,22 @@ void gemv(const Panels &ps, const uint16_t *xb, int64_t ld, int64_t cols, int64_
 void gemm(const Panels &ps, const uint16_t *xb, int64_t ld, int64_t chunks, int64_t cols, int64_t m) {
   const int64_t panel_bytes = kNR * chunks * 64;
   const int64_t group = std::max<int64_t>(1, std::min<int64_t>(16, (256 << 10) / panel_bytes));
-  parallel_for(ps.total(), [&](int64_t p0, int64_t p1, int) {
+  parallel_for(ps.panels(), [&](int64_t p0, int64_t p1, int) {
     for (int64_t g0 = p0; g0 < p1; g0 += group) {
       const int64_t g1 = std::min(p1, g0 + group);
       for (int64_t i0 = 0; i0 < m; i0 += kMR) {
         const uint16_t *xr = xb + i0 * ld;
-        for (int64_t pp = g0; pp < g1; ++pp) {
-          const Panels::Ref r = ps.get(pp);
-          float *o = r.out + i0 * r.ldo;
+        ps.for_each_panel(g0, g1, [&](const uint8_t *const *rows, float *out, int64_t ldo, int nvalid) {
+          float *o = out + i0 * ldo;
           switch (std::min<int64_t>(kMR, m - i0)) {
-            case 6: kern_tile<6>(xr, ld, cols, r.rows, o, r.ldo, r.nvalid); break;
-            case 5: kern_tile<5>(xr, ld, cols, r.rows, o, r.ldo, r.nvalid); break;
-            case 4: kern_tile<4>(xr, ld, cols, r.rows, o, r.ldo, r.nvalid); break;
-            case 3: kern_tile<3>(xr, ld, cols, r.rows, o, r.ldo, r.nvalid); break;
-            case 2: kern_tile<2>(xr, ld, cols, r.rows, o, r.ldo, r.nvalid); break;
-            default: kern_tile<1>(xr, ld, cols, r.rows, o, r.ldo, r.nvalid); break;
+            case 6: kern_tile<6>(xr, ld, cols, rows, o, ldo, nvalid); break;
+            case 5: kern_tile<5>(xr, ld, cols, rows, o, ldo, nvalid); break;
+            case 4: kern_tile<4>(xr, ld, cols, rows, o, ldo, nvalid); break;
+            case 3: kern_tile<3>(xr, ld, cols, rows, o, ldo, nvalid); break;
+            case 2: kern_tile<2>(xr, ld, cols, rows, o, ldo, nvalid); break;
+            default: kern_tile<1>(xr, ld, cols, rows, o, ldo, nvalid); break;
           }
-        }
+        });
       }
     }
   });
@@ -206,7 +175,7 @@ void gemm(const Panels &ps, const uint16_t *xb, int64_t ld, int64_t chunks, int6
 namespace tsgl {
 
 bool avx512_matmul_bf16dot(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t m) {
-  if (m < 1 || count < 1 || count > avx512bf16::kMaxWeights) return false;
+  if (m < 1 || count < 1 || count > avx512bf16::kMaxPanelWeights) return false;
   for (int i = 0; i < count; ++i) {
     if (ws[i]->dtype != TSGL_BF16 || ws[i]->cols != ws[0]->cols || ws[i]->rows <= 0) return false;
   }

@@ -170,34 +170,8 @@ thread_local std::vector<XPair> t_xp;
 
 // Several weights (same cols) against one activation: one quantization of x and one
 // parallel_for over the panels of all of them (a GQA q/k/v projection in one pool job).
-constexpr int kMaxMulti = 4;
-struct Multi {
-  float *const *outs;
-  const tsgl_weight *const *ws;
-  int count;
-  int64_t start[kMaxMulti + 1];  // panel prefix sums
-  Multi(float *const *o, const tsgl_weight *const *w, int c) : outs(o), ws(w), count(c) {
-    start[0] = 0;
-    for (int i = 0; i < c; ++i) start[i + 1] = start[i] + (w[i]->rows + kNR - 1) / kNR;
-  }
-  int64_t panels() const { return start[count]; }
-
-  // Runs fn(rows, out, n, nvalid) for panels [p0, p1): rows[kNR] are the panel's weight rows (the
-  // first row repeated past the end), out the panel's first output of its weight (n outputs).
-  template <typename F>
-  void for_each_panel(int64_t p0, int64_t p1, F &&fn) const {
-    int wi = 0;
-    for (int64_t pp = p0; pp < p1; ++pp) {
-      while (pp >= start[wi + 1]) ++wi;
-      const tsgl_weight *w = ws[wi];
-      const int64_t n = w->rows, r0 = (pp - start[wi]) * kNR;
-      const int nvalid = static_cast<int>(std::min<int64_t>(kNR, n - r0));
-      const uint8_t *rows[kNR];
-      for (int j = 0; j < kNR; ++j) rows[j] = weight_row(w, j < nvalid ? r0 + j : r0);
-      fn(rows, outs[wi] + r0, n, nvalid);
-    }
-  }
-};
+#include "panels_avx512.inc"
+using Multi = PanelSet<kNR>;
 
 template <bool Q4>
 void gemv_i8(const Multi &mw, const float *x, int64_t m, const IsaKernels &k) {
@@ -288,7 +262,7 @@ namespace tsgl {
 
 bool avx512_gemv_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t m,
                        const IsaKernels &k, bool vnni) {
-  if (m < 1 || m > 4 || count < 1 || count > avx512gemv::kMaxMulti) return false;
+  if (m < 1 || m > 4 || count < 1 || count > avx512gemv::kMaxPanelWeights) return false;
   const int dt = ws[0]->dtype;
   for (int i = 1; i < count; ++i) {
     if (ws[i]->dtype != dt || ws[i]->cols != ws[0]->cols) return false;

@@ -336,7 +336,7 @@ static inline void store_wide(const __m512 (&acc)[MR][2], float *out, int64_t ld
 }
 
 template <int MR>
-void kern_i8_wide(const BlockQ8A *x, int64_t nb, const WBlock16 *wp, float *out, int64_t ldo, int nvalid) {
+void kern_wide(const BlockQ8A *x, int64_t nb, const WBlock16 *wp, float *out, int64_t ldo, int nvalid) {
   __m512 acc[MR][2];
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
@@ -390,7 +390,7 @@ void pack_w_panel_nib(const tsgl_weight *w, int64_t r0, WNib16 *wp, int64_t nb) 
 }
 
 template <int MR>
-void kern_i4_wide(const BlockQ8A *x, int64_t nb, const WNib16 *wp, float *out, int64_t ldo, int nvalid) {
+void kern_wide(const BlockQ8A *x, int64_t nb, const WNib16 *wp, float *out, int64_t ldo, int nvalid) {
   __m512 acc[MR][2];
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   const __m512i m4 = _mm512_set1_epi8(0x0f);
@@ -416,28 +416,32 @@ void kern_i4_wide(const BlockQ8A *x, int64_t nb, const WNib16 *wp, float *out, i
   store_wide<MR>(acc, out, ldo, nvalid);
 }
 
+// kern_wide<rows> for 1..6 activation rows, over 8-bit (WBlock16) or nibble (WNib16) panels.
+template <typename Panel>
+void kern_wide_rows(int rows, const BlockQ8A *x, int64_t nb, const Panel *wp, float *out, int64_t ldo, int nvalid) {
+  switch (rows) {
+    case 6: kern_wide<6>(x, nb, wp, out, ldo, nvalid); break;
+    case 5: kern_wide<5>(x, nb, wp, out, ldo, nvalid); break;
+    case 4: kern_wide<4>(x, nb, wp, out, ldo, nvalid); break;
+    case 3: kern_wide<3>(x, nb, wp, out, ldo, nvalid); break;
+    case 2: kern_wide<2>(x, nb, wp, out, ldo, nvalid); break;
+    default: kern_wide<1>(x, nb, wp, out, ldo, nvalid); break;
+  }
+}
+
 thread_local std::vector<WBlock16> t_wb;
 
 // One panel's WBlock16s: 2 per 32-block (rows 0-15, 16-31 of the panel).
 inline int64_t wide_panel_blocks(int64_t nb) { return 2 * nb; }
 
-// Panels of 32 rows over 1..kMaxWide weights of one cols (q/k/v share their x): panel pp
-// belongs to weight `wi` as its local panel pp - start[wi].
-constexpr int kMaxWide = 4;
-struct WidePanels {
-  const tsgl_weight *const *ws;
-  int count;
-  int64_t start[kMaxWide + 1];
-  WidePanels(const tsgl_weight *const *w, int c) : ws(w), count(c) {
-    start[0] = 0;
-    for (int i = 0; i < c; ++i) start[i + 1] = start[i] + (w[i]->rows + kNRW - 1) / kNRW;
-  }
-  int weight_of(int64_t pp) const {
-    int wi = 0;
-    while (pp >= start[wi + 1]) ++wi;
-    return wi;
-  }
-};
+// Bytes of one pre-packed panel of w: 8-bit blocks for Q8_0, nibble blocks for Q4_0.
+inline int64_t wide_panel_bytes(const tsgl_weight *w, int64_t nb) {
+  return wide_panel_blocks(nb) * static_cast<int64_t>(w->dtype == TSGL_Q8_0 ? sizeof(WBlock16) : sizeof(WNib16));
+}
+
+// Panels of 32 rows over 1..kMaxPanelWeights weights of one cols (q/k/v share their x).
+#include "panels_avx512.inc"
+using WidePanels = PanelSet<kNRW>;
 
 void matmul_i8_wide_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t m, const IsaKernels &k) {
   const int64_t cols = ws[0]->cols, nb = cols / 32;
@@ -445,38 +449,39 @@ void matmul_i8_wide_multi(float *const *outs, const float *x, const tsgl_weight 
   parallel_for(m, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) k.quantize_q8a(x + r * cols, xq + r * nb, cols);
   }, 4);
-  const WidePanels wp_all(ws, count);
-  parallel_for(wp_all.start[count], [&](int64_t p0, int64_t p1, int) {
+  const WidePanels wp_all(outs, ws, count);
+  // Panel q's pre-packed bytes ([panels][2 * nb] WBlock16 for Q8_0, WNib16 for Q4_0), or null.
+  auto packed_panel = [&](int64_t q) -> const char * {
+    const int qi = wp_all.weight_of(q);
+    const char *base = static_cast<const char *>(ws[qi]->packed);
+    return base ? base + (q - wp_all.start[qi]) * wide_panel_bytes(ws[qi], nb) : nullptr;
+  };
+  parallel_for(wp_all.panels(), [&](int64_t p0, int64_t p1, int) {
     WBlock16 *scratch = nullptr;
     for (int64_t pp = p0; pp < p1; ++pp) {
       const int wi = wp_all.weight_of(pp);
       const tsgl_weight *w = ws[wi];
       const int64_t n = w->rows, lp = pp - wp_all.start[wi];
-      const bool nib = w->dtype == TSGL_Q4_0 && w->packed;  // [panels][2 * nb] WNib16
-      const WBlock16 *prepacked = nib ? nullptr : static_cast<const WBlock16 *>(w->packed);  // [panels][2 * nb] or null
-      const WNib16 *np4 = nib ? static_cast<const WNib16 *>(w->packed) + lp * wide_panel_blocks(nb) : nullptr;
-      const WBlock16 *wp = prepacked ? prepacked + lp * wide_panel_blocks(nb) : nullptr;
-      if (!prepacked && !nib) {
+      const char *panel = packed_panel(pp);
+      const bool nib = panel && w->dtype == TSGL_Q4_0;
+      const char *next = nullptr;  // prefetched while this panel runs (when both are pre-packed)
+      if (panel) {
+        next = pp + 1 < p1 ? packed_panel(pp + 1) : nullptr;
+      } else {
         if (!scratch) scratch = grow(t_wb, static_cast<size_t>(wide_panel_blocks(nb)));
         pack_w_panel_wide(w, lp * kNRW, scratch, nb);
-        wp = scratch;
+        panel = reinterpret_cast<const char *>(scratch);
       }
       const int nvalid = static_cast<int>(std::min<int64_t>(kNRW, n - lp * kNRW));
       // Pre-packed: the next panel (of this weight or the next one) is read from DRAM while
       // this one runs (its bytes prefetched in equal slices before each 6-row kernel call), so
       // the first call on a panel does not wait for it; the hardware prefetcher alone leaves
       // that first pass latency bound.
-      const char *next = nullptr;
-      const int64_t block_bytes = nib ? sizeof(WNib16) : sizeof(WBlock16);
-      if ((prepacked || nib) && pp + 1 < p1) {
-        const int nwi = wp_all.weight_of(pp + 1);
-        const char *np = static_cast<const char *>(ws[nwi]->packed);
-        if (np) next = np + (pp + 1 - wp_all.start[nwi]) * wide_panel_blocks(nb) * block_bytes;
-      }
+      const int64_t next_bytes = next ? wide_panel_bytes(ws[wp_all.weight_of(pp + 1)], nb) : 0;
       // Rows in ceil(m / 6) calls of balanced size (m = 32: 6 6 5 5 5 5, not 6 6 6 6 6 2): a
       // call's panel reads are shared by its rows only. Each row's arithmetic is the same in
       // every call size, so the split does not change results.
-      const int64_t next_bytes = wide_panel_blocks(nb) * block_bytes, calls = (m + 5) / 6;
+      const int64_t calls = (m + 5) / 6;
       int64_t pf = 0;
       for (int64_t call = 0, i0 = 0; call < calls; ++call) {
         if (next) {
@@ -486,25 +491,8 @@ void matmul_i8_wide_multi(float *const *outs, const float *x, const tsgl_weight 
         float *o = outs[wi] + i0 * n + lp * kNRW;
         const BlockQ8A *xr = xq + i0 * nb;
         i0 += rows;
-        if (nib) {
-          switch (rows) {
-            case 6: kern_i4_wide<6>(xr, nb, np4, o, n, nvalid); break;
-            case 5: kern_i4_wide<5>(xr, nb, np4, o, n, nvalid); break;
-            case 4: kern_i4_wide<4>(xr, nb, np4, o, n, nvalid); break;
-            case 3: kern_i4_wide<3>(xr, nb, np4, o, n, nvalid); break;
-            case 2: kern_i4_wide<2>(xr, nb, np4, o, n, nvalid); break;
-            default: kern_i4_wide<1>(xr, nb, np4, o, n, nvalid); break;
-          }
-          continue;
-        }
-        switch (rows) {
-          case 6: kern_i8_wide<6>(xr, nb, wp, o, n, nvalid); break;
-          case 5: kern_i8_wide<5>(xr, nb, wp, o, n, nvalid); break;
-          case 4: kern_i8_wide<4>(xr, nb, wp, o, n, nvalid); break;
-          case 3: kern_i8_wide<3>(xr, nb, wp, o, n, nvalid); break;
-          case 2: kern_i8_wide<2>(xr, nb, wp, o, n, nvalid); break;
-          default: kern_i8_wide<1>(xr, nb, wp, o, n, nvalid); break;
-        }
+        if (nib) kern_wide_rows(static_cast<int>(rows), xr, nb, reinterpret_cast<const WNib16 *>(panel), o, n, nvalid);
+        else kern_wide_rows(static_cast<int>(rows), xr, nb, reinterpret_cast<const WBlock16 *>(panel), o, n, nvalid);
       }
     }
   });
@@ -518,8 +506,7 @@ void matmul_i8_wide(float *out, const float *x, const tsgl_weight *w, int64_t m,
 int64_t wide_packed_bytes(const tsgl_weight *w) {
   if ((w->dtype != TSGL_Q8_0 && w->dtype != TSGL_Q4_0) || w->rows <= 0 || w->cols % 32 != 0) return 0;
   const int64_t panels = (w->rows + kNRW - 1) / kNRW;
-  const int64_t block = w->dtype == TSGL_Q8_0 ? sizeof(WBlock16) : sizeof(WNib16);
-  return panels * wide_panel_blocks(w->cols / 32) * block;
+  return panels * wide_panel_bytes(w, w->cols / 32);
 }
 
 void wide_prepack(const tsgl_weight *w, void *dst) {  // dst: [panels][2 * nb] WBlock16 (Q8_0) / WNib16 (Q4_0)
@@ -633,7 +620,7 @@ void avx512_wide_prepack(const tsgl_weight *w, void *dst) {
 }
 
 bool avx512_matmul_wide_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t m, const IsaKernels &k) {
-  if (count < 1 || count > avx512mm::kMaxWide) return false;
+  if (count < 1 || count > avx512mm::kMaxPanelWeights) return false;
   for (int i = 0; i < count; ++i) {
     if ((ws[i]->dtype != TSGL_Q8_0 && ws[i]->dtype != TSGL_Q4_0) || !ws[i]->packed || ws[i]->cols != ws[0]->cols) return false;
   }
