@@ -457,15 +457,12 @@ static inline void rows_accumulate(RowState *st, const uint8_t *const *vr) {
     for (int c = 0; c < NC; ++c) _mm512_store_ps(st[r].acc + 16 * c, acc[r][c]);
 }
 
+// Prefetches the head_bytes of one head (K or V) of n keys' slots.
 template <_mm_hint Hint = _MM_HINT_T0>
-static inline void prefetch_rows(const uint8_t *kb, const uint8_t *vb, const int32_t *slots, int64_t n,
-                                 int64_t slot_bytes, int64_t head_bytes) {
+static inline void prefetch_rows(const uint8_t *base, const int32_t *slots, int64_t n, int64_t slot_bytes, int64_t head_bytes) {
   for (int64_t t = 0; t < n; ++t) {
     const int64_t off = slots[t] * slot_bytes;
-    for (int64_t b = 0; b < head_bytes; b += 64) {
-      _mm_prefetch(reinterpret_cast<const char *>(kb + off + b), Hint);
-      _mm_prefetch(reinterpret_cast<const char *>(vb + off + b), Hint);
-    }
+    for (int64_t b = 0; b < head_bytes; b += 64) _mm_prefetch(reinterpret_cast<const char *>(base + off + b), Hint);
   }
 }
 
@@ -540,14 +537,20 @@ static void attention_block(const AttnArgs &a, int64_t req, int64_t kvh, int64_t
     s.lim = kv_len - q_len + jb + r / gh + 1;
   }
   const int64_t n = kv_len - q_len + je;  // keys seen by the last row
-  prefetch_rows(kb, vb, slots, std::min<int64_t>(n, kPrefetchTiles * kKeyTile), a.slot_bytes, a.head_bytes);
-  const int64_t l2_first = std::min<int64_t>(n, kKeyTile), l2_end = std::min<int64_t>(n, kL2PrefetchTiles * kKeyTile);
-  prefetch_rows<_MM_HINT_T1>(kb, vb, slots + l2_first, l2_end - l2_first, a.slot_bytes, a.head_bytes);
+  const int64_t sb = a.slot_bytes, hb = a.head_bytes;
+  const int64_t l1_end = std::min<int64_t>(n, kPrefetchTiles * kKeyTile), l2_end = std::min<int64_t>(n, kL2PrefetchTiles * kKeyTile);
+  for (const uint8_t *base : {kb, vb}) {
+    prefetch_rows(base, slots, l1_end, sb, hb);
+    prefetch_rows<_MM_HINT_T1>(base, slots + l1_end, l2_end - l1_end, sb, hb);
+  }
   for (int64_t i0 = 0; i0 < n; i0 += kKeyTile) {
-    const int64_t pf = i0 + kPrefetchTiles * kKeyTile;
-    if (pf < n) prefetch_rows(kb, vb, slots + pf, std::min<int64_t>(kKeyTile, n - pf), a.slot_bytes, a.head_bytes);
-    const int64_t pf2 = i0 + kL2PrefetchTiles * kKeyTile;
-    if (pf2 < n) prefetch_rows<_MM_HINT_T1>(kb, vb, slots + pf2, std::min<int64_t>(kKeyTile, n - pf2), a.slot_bytes, a.head_bytes);
+    // The K rows of the tiles ahead are requested before this tile runs, their V rows after
+    // it: half the burst of misses at a time (batch-32 decode over scattered slots 259-285 ->
+    // 221-229 us per layer against requesting both together).
+    const int64_t pf = i0 + kPrefetchTiles * kKeyTile, pf2 = i0 + kL2PrefetchTiles * kKeyTile;
+    const int64_t npf = std::max<int64_t>(0, std::min<int64_t>(kKeyTile, n - pf)), npf2 = std::max<int64_t>(0, std::min<int64_t>(kKeyTile, n - pf2));
+    if (npf > 0) prefetch_rows(kb, slots + pf, npf, sb, hb);
+    if (npf2 > 0) prefetch_rows<_MM_HINT_T1>(kb, slots + pf2, npf2, sb, hb);
     const uint8_t *kr[kKeyTile], *vr[kKeyTile];
     const int tile = static_cast<int>(std::min<int64_t>(kKeyTile, n - i0));
     for (int t = 0; t < tile; ++t) {
@@ -568,6 +571,8 @@ static void attention_block(const AttnArgs &a, int64_t req, int64_t kvh, int64_t
     } else {
       tile_rows<NC, DT>(st, r0, rows, kr, vr);
     }
+    if (npf > 0) prefetch_rows(vb, slots + pf, npf, sb, hb);
+    if (npf2 > 0) prefetch_rows<_MM_HINT_T1>(vb, slots + pf2, npf2, sb, hb);
   }
   for (int64_t r = 0; r < rows; ++r) {
     float *o = a.out + block_row(a, req, kvh, g0, gh, jb, r) * 16 * NC;
