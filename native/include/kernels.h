@@ -89,6 +89,10 @@ typedef struct {
  * dots run on vdpbf16ps (arch/avx512/bf16dot_avx512.cc); every other path rounds x and then
  * runs its exact f32 kernel, so all paths compute bf16(x) . w in f32 (sums in their own order). */
 #define TSGL_WEIGHT_BF16_DOT 1
+/* A gate/up weight: rows [0, rows / 2) are the gate projection, [rows / 2, rows) the up one, as
+ * tsgl_matmul_glu reads them. Pre-packing may then lay its panels out for the fused GLU (see
+ * arch/avx512/matmul_avx512.h); tsgl_matmul of it stays exact either way. */
+#define TSGL_WEIGHT_GLU 2
 
 /* Pre-packs w once, at registration, for the matmul path that would otherwise re-pack it on
  * every call: today Q8_0 and Q4_0 under the AVX-512 VNNI ISA (the wide int8 GEMM's panels, see
@@ -120,6 +124,11 @@ void tsgl_add_bias(float *out, const float *bias, int64_t rows, int64_t n);
 /* In-place rotary embedding. x: [n_tokens, n_heads, head_dim]; inv_freq: [rot_half]. */
 void tsgl_rope(float *x, const int32_t *positions, int64_t n_tokens, int64_t n_heads,
                int64_t head_dim, const float *inv_freq, int64_t rot_half, int neox);
+/* out = act(x @ gate^T) * (x @ up^T) for a TSGL_WEIGHT_GLU weight w ([2 * dim, cols]): the same
+ * values as tsgl_matmul into gate_up followed by tsgl_glu_mul, which is what runs when no fused
+ * kernel applies (gate_up: [rows, 2 * dim] scratch, written then; else left untouched).
+ * x: [rows, cols]; out: [rows, dim]. act 0 = silu, 1 = gelu(tanh). */
+void tsgl_matmul_glu(float *out, float *gate_up, const float *x, const tsgl_weight *w, int64_t rows, int act);
 /* out = act(gate) * up. gate_up: [rows, 2*dim]; out: [rows, dim]. act 0 = silu, 1 = gelu(tanh). */
 void tsgl_glu_mul(float *out, const float *gate_up, int64_t rows, int64_t dim, int act);
 /* out[i, :] = x[idx[i], :]. out: [n, dim] */

@@ -260,8 +260,11 @@ Napi::Value CreateWeight(const Napi::CallbackInfo &info) {
   // Optional 6th argument bf16Dot (default false): TSGL_WEIGHT_BF16_DOT, BF16 weights only.
   const bool bf16_dot = info.Length() >= 6 && !info[5].IsUndefined() && info[5].ToBoolean().Value();
   if (bf16_dot && dtype != TSGL_BF16) a.fail("bf16Dot needs a BF16 weight");
+  // Optional 7th argument glu (default false): TSGL_WEIGHT_GLU, a [gate; up] weight (even rows).
+  const bool glu = info.Length() >= 7 && !info[6].IsUndefined() && info[6].ToBoolean().Value();
+  if (glu && total % 2 != 0) a.fail("glu needs an even number of rows (gate rows, then as many up rows)");
   e->w = tsgl_weight{e->parts.data(), static_cast<int>(e->parts.size()), total, cols, dtype, rb, nullptr,
-                     bf16_dot ? TSGL_WEIGHT_BF16_DOT : 0};
+                     (bf16_dot ? TSGL_WEIGHT_BF16_DOT : 0) | (glu ? TSGL_WEIGHT_GLU : 0)};
   // Optional 5th argument prepack (default true): false for tables only read by embed.
   const bool prepack = info.Length() < 5 || info[4].IsUndefined() || info[4].ToBoolean().Value();
   if (prepack) e->packed_bytes = tsgl_weight_prepack(&e->w);
@@ -350,6 +353,20 @@ void Matmul(const Napi::CallbackInfo &info) {
   float *out = a.f32(0, "out", a.mul(rows, w.rows));
   const float *x = a.f32(1, "x", a.mul(rows, w.cols));
   tsgl_matmul(out, x, &w, rows);
+}
+
+// matmulGlu(out, gateUp, x, w, rows, act): act(x gate^T) * (x up^T) of a glu weight; gateUp is
+// the scratch the unfused path writes.
+void MatmulGlu(const Napi::CallbackInfo &info) {
+  Args a(info, "matmulGlu", 6);
+  const tsgl_weight &w = weight(a, 3).w;
+  if (!(w.flags & TSGL_WEIGHT_GLU)) a.fail("the weight was not registered with glu");
+  const int64_t rows = a.integer(4, "rows");
+  const int act = static_cast<int>(a.integer(5, "act", 0, 1));
+  float *out = a.f32(0, "out", a.mul(rows, w.rows / 2));
+  float *gate_up = a.f32(1, "gateUp", a.mul(rows, w.rows));
+  const float *x = a.f32(2, "x", a.mul(rows, w.cols));
+  tsgl_matmul_glu(out, gate_up, x, &w, rows, act);
 }
 
 // matmul3(outA, outB, outC, x, wA, wB, wC, rows): three matmuls of one x (q/k/v projections).
@@ -514,6 +531,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TSGL_EXPORT("rmsNorm", RmsNorm);
   TSGL_EXPORT("addRmsNorm", AddRmsNorm);
   TSGL_EXPORT("matmul", Matmul);
+  TSGL_EXPORT("matmulGlu", MatmulGlu);
   TSGL_EXPORT("matmul3", Matmul3);
   TSGL_EXPORT("addBias", AddBias);
   TSGL_EXPORT("rope", Rope);

@@ -233,6 +233,14 @@ void tsgl_matmul_multi(float *const *outs, const float *x, const tsgl_weight *co
   for (int i = 0; i < count; ++i) tsgl_matmul(outs[i], x, ws[i], rows);
 }
 
+void tsgl_matmul_glu(float *out, float *gate_up, const float *x, const tsgl_weight *w, int64_t rows, int act) {
+  if (rows <= 0 || w->rows <= 0) return;
+  if (tsgl_get_isa() == TSGL_ISA_AVX512 && cpu_features().avx512_vnni && !bf16_dot(w) &&
+      avx512_matmul_glu(out, x, w, rows, act, current_kernels())) return;
+  tsgl_matmul(gate_up, x, w, rows);
+  tsgl_glu_mul(out, gate_up, rows, w->rows / 2, act);
+}
+
 void tsgl_add_bias(float *out, const float *bias, int64_t rows, int64_t n) {
   const IsaKernels &k = current_kernels();
   parallel_for(rows, [&](int64_t r0, int64_t r1, int) {

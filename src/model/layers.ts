@@ -83,8 +83,9 @@ export function postAttnNorm(ctx: ForwardContext, lw: LayerWeights): void {
 
 /**
  * Gated MLP: hidden = down(act(gate(normed)) * up(normed)), in passes of `state.mlpRows` rows so
- * the [rows, 2 * intermediate] gate/up output is still in cache when the GLU and the down
- * projection read it (rows are independent: same results as one pass).
+ * the activations are still in cache when the down projection reads them (rows are independent:
+ * same results as one pass). `matmulGlu` applies the GLU inside the gate/up GEMM where the addon
+ * can (else it fills the [rows, 2 * intermediate] gateUp scratch and runs the GLU over it).
  */
 export function gatedMlp(ctx: ForwardContext, lw: LayerWeights): void {
   const { state: s, config: c, batch } = ctx;
@@ -93,8 +94,7 @@ export function gatedMlp(ctx: ForwardContext, lw: LayerWeights): void {
     const rows = Math.min(s.mlpRows, n - r0);
     const gateUp = s.gateUp.subarray(0, rows * 2 * d); // [rows, 2 * intermediate]
     const actRows = s.act.subarray(0, rows * d); // [rows, intermediate]
-    ops.matmul(gateUp, s.normed.subarray(r0 * h, (r0 + rows) * h), lw.gateUp, rows);
-    ops.gluMul(actRows, gateUp, rows, d, act);
+    ops.matmulGlu(actRows, gateUp, s.normed.subarray(r0 * h, (r0 + rows) * h), lw.gateUp, rows, act);
     ops.matmul(s.hidden.subarray(r0 * h, (r0 + rows) * h), actRows, lw.down, rows);
   }
 }

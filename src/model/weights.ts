@@ -129,7 +129,7 @@ class WeightLoader {
   }
 
   /** Registers rows of one or more matrices stacked into one native weight. */
-  matrix(names: string[], opts: { prepack?: boolean } = {}): Weight {
+  matrix(names: string[], opts: { prepack?: boolean; glu?: boolean } = {}): Weight {
     const files = names.map((n) => this.raw(n));
     const parts = files.map((t) => this.computable(t));
     const cols = parts[0]!.shape[1]!;
@@ -173,7 +173,7 @@ function layerWeights(w: WeightLoader, c: ModelConfig, i: number): LayerWeights 
     kNorm: c.qkNorm ? w.vector(`${p}self_attn.k_norm.weight`) : null,
     o: w.matrix([`${p}self_attn.o_proj.weight`]),
     postAttnNorm: w.vector(`${p}post_attention_layernorm.weight`),
-    gateUp: w.matrix([`${p}mlp.gate_proj.weight`, `${p}mlp.up_proj.weight`]),
+    gateUp: w.matrix([`${p}mlp.gate_proj.weight`, `${p}mlp.up_proj.weight`], { glu: true }),
     down: w.matrix([`${p}mlp.down_proj.weight`]),
   };
 }

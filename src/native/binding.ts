@@ -59,9 +59,10 @@ export interface NativeBinding {
    * (the binding keeps the views alive). Returns a handle > 0. Unless `prepack` is false, a
    * Q8_0 or Q4_0 weight on an AVX-512 VNNI CPU also gets a native copy in the int8 GEMM's panel
    * layout (freed with the handle; TSGL_REPACK=0 turns this off). `bf16Dot` (BF16 only): the
-   * matmul rounds x to bf16 before the dot (TSGL_WEIGHT_BF16_DOT).
+   * matmul rounds x to bf16 before the dot (TSGL_WEIGHT_BF16_DOT). `glu`: a [gate; up] weight
+   * for `matmulGlu` (TSGL_WEIGHT_GLU; its panels may be packed for the fused GLU).
    */
-  createWeight(parts: Uint8Array[], rowsPerPart: number[], cols: number, dtype: DTypeId, prepack?: boolean, bf16Dot?: boolean): number;
+  createWeight(parts: Uint8Array[], rowsPerPart: number[], cols: number, dtype: DTypeId, prepack?: boolean, bf16Dot?: boolean, glu?: boolean): number;
   freeWeight(handle: number): void;
   /** Bytes of the weight's pre-packed copy, 0 if it has none. */
   weightPackedBytes?(handle: number): number;
@@ -100,6 +101,8 @@ export interface NativeBinding {
   ): void;
   /** out = act(gate) * up, gateUp: [rows, 2*dim] (gate first), out: [rows, dim]. act 0 silu, 1 gelu(tanh). */
   gluMul(out: Float32Array, gateUp: Float32Array, rows: number, dim: number, act: number): void;
+  /** out = act(x gate^T) * (x up^T) for a glu weight; gateUp: scratch the unfused path writes. */
+  matmulGlu(out: Float32Array, gateUp: Float32Array, x: Float32Array, weight: number, rows: number, act: number): void;
   /** out[i, :] = x[rowIdx[i], :] for i < numRows. x: [*, dim]; out: [numRows, dim] */
   gatherRows(out: Float32Array, x: Float32Array, rowIdx: Int32Array, numRows: number, dim: number): void;
   /** out[r] = argmax_j x[r, j] (lowest j on ties). x: [rows, n] */

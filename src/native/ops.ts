@@ -119,8 +119,11 @@ export function rowBytes(dtype: DTypeId, cols: number): number {
  * (Q8_0 / Q4_0 on AVX-512 VNNI, 1.06x / 1.11x their bytes); pass false for tables only `embed` reads.
  * `bf16Dot` (BF16 only, default false): matmuls round x to bf16 before the dot (vdpbf16ps on
  * CPUs with AVX512_BF16; the other paths round x, then run their f32 kernel).
+ * `glu` (default false): a [gate; up] weight (gate rows first, even rows) for `matmulGlu`.
  */
-export function createWeight(parts: Uint8Array[], rowsPerPart: number[], cols: number, dtype: DTypeId, opts: { prepack?: boolean; bf16Dot?: boolean } = {}): Weight {
+export function createWeight(
+  parts: Uint8Array[], rowsPerPart: number[], cols: number, dtype: DTypeId, opts: { prepack?: boolean; bf16Dot?: boolean; glu?: boolean } = {},
+): Weight {
   const op = 'createWeight';
   if (parts.length === 0 || parts.length !== rowsPerPart.length) {
     fail(op, `parts (${parts.length}) and rowsPerPart (${rowsPerPart.length}) must be non-empty and of equal length`);
@@ -135,7 +138,8 @@ export function createWeight(parts: Uint8Array[], rowsPerPart: number[], cols: n
     rows += rowsPerPart[i]!;
   });
   if (opts.bf16Dot && dtype !== DType.BF16) fail(op, `bf16Dot needs a BF16 weight, got ${dtypeName(dtype)}`);
-  const handle = native().createWeight(parts, rowsPerPart, cols, dtype, opts.prepack ?? true, opts.bf16Dot ?? false);
+  if (opts.glu && rows % 2 !== 0) fail(op, `glu needs an even number of rows (gate, then up), got ${rows}`);
+  const handle = native().createWeight(parts, rowsPerPart, cols, dtype, opts.prepack ?? true, opts.bf16Dot ?? false, opts.glu ?? false);
   return Object.freeze({ handle, rows, cols, dtype });
 }
 
@@ -226,6 +230,24 @@ export function matmul3(
   len('matmul3', 'outB', outB, rows * b.rows, rows, b.rows);
   len('matmul3', 'outC', outC, rows * c.rows, rows, c.rows);
   native().matmul3(outA, outB, outC, x, a.handle, b.handle, c.handle, rows);
+}
+
+/**
+ * out = act(x @ gate^T) * (x @ up^T) for a weight created with `glu` ([2 * d, cols], gate rows
+ * first): the values of `matmul` into gateUp then `gluMul`, which is what runs when the addon has
+ * no fused kernel for the weight (pre-packed Q8_0 / Q4_0 with d % 16 == 0 on AVX-512 VNNI fuse
+ * the GLU into the GEMM and leave gateUp untouched). x: [rows, cols]; gateUp: [rows, 2 * d]
+ * scratch; out: [rows, d].
+ */
+export function matmulGlu(out: Float32Array, gateUp: Float32Array, x: Float32Array, w: Weight, rows: number, act: ActId): void {
+  const op = 'matmulGlu';
+  dim(op, 'rows', rows);
+  if (act !== 0 && act !== 1) fail(op, `act must be 0 (silu) or 1 (gelu tanh), got ${act}`);
+  const d = w.rows / 2;
+  len(op, 'x', x, rows * w.cols, rows, w.cols);
+  len(op, 'gateUp', gateUp, rows * w.rows, rows, w.rows);
+  len(op, 'out', out, rows * d, rows, d);
+  native().matmulGlu(out, gateUp, x, w.handle, rows, act);
 }
 
 /** out[r, :] += bias. out: [rows, n]; bias: [n] */

@@ -188,38 +188,11 @@ static void rope_head(float *x, const float *c, const float *s, int64_t half, bo
   }
 }
 
-// exp(x) on 16 lanes: ln2 range reduction + degree-6 polynomial, scaled with vscalefps
-// (same clamping as the AVX2 version).
-static inline __m512 exp_ps(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.7f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 720);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);
-}
+#include "math_avx512.inc"
 
 static void glu_row(float *out, const float *gate, const float *up, int64_t dim, int act) {
-  const __m512 one = _mm512_set1_ps(1.0f);
   int64_t i = 0;
-  for (; i + 16 <= dim; i += 16) {
-    const __m512 g = _mm512_loadu_ps(gate + i), u = _mm512_loadu_ps(up + i);
-    __m512 e;
-    if (act == 0) {
-      e = exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), g));
-    } else {  // gelu tanh: g / (1 + exp(-2z)), z = sqrt(2/pi) (g + 0.044715 g^3)
-      const __m512 g3 = _mm512_mul_ps(_mm512_mul_ps(g, g), g);
-      const __m512 z = _mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f), _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), g3, g));
-      e = exp_ps(_mm512_mul_ps(_mm512_set1_ps(-2.0f), z));
-    }
-    _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(one, e)), u));
-  }
+  for (; i + 16 <= dim; i += 16) _mm512_storeu_ps(out + i, glu16(_mm512_loadu_ps(gate + i), _mm512_loadu_ps(up + i), act));
   if (i < dim) scalar_kernels().glu_row(out + i, gate + i, up + i, dim - i, act);
 }
 

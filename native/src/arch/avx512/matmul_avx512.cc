@@ -72,6 +72,7 @@ struct alignas(64) WPair {  // two weight blocks of one row
 static inline float half_to_float(uint16_t h) { return _cvtsh_ss(h); }  // exact (F16C)
 
 #include "reduce_avx512.inc"
+#include "math_avx512.inc"
 
 // ---------------- int8 ----------------
 
@@ -224,11 +225,22 @@ struct alignas(64) WBlock16 {
   float d[16];
 };
 
-void pack_w_panel_wide(const tsgl_weight *w, int64_t r0, WBlock16 *wp, int64_t nb) {
+// TSGL_WEIGHT_GLU weights ([gate; up], half = rows / 2 each) whose pre-packed panels interleave
+// the two halves: panel p holds gate rows 16p..16p+15 (z = 0) and up rows 16p..16p+15 (z = 1),
+// so one panel's two accumulator halves are the gate and up values of the same 16 outputs
+// (matmul_i8_glu's epilogue). Needs half % 16 == 0; returns that half, else 0 (plain layout).
+inline int64_t glu_half(const tsgl_weight *w) {
+  return (w->flags & TSGL_WEIGHT_GLU) && w->rows % 32 == 0 ? w->rows / 2 : 0;
+}
+
+// First weight row of half z of the panel starting at plain row r0 (interleaved when half > 0).
+inline int64_t panel_half_row(int64_t r0, int z, int64_t half) { return half > 0 ? z * half + r0 / 2 : r0 + 16 * z; }
+
+void pack_w_panel_wide(const tsgl_weight *w, int64_t r0, WBlock16 *wp, int64_t nb, int64_t half = 0) {
   const bool q8 = w->dtype == TSGL_Q8_0;
   const int64_t bb = q8 ? 34 : 18;
   for (int z = 0; z < 2; ++z) {
-    const int64_t rz = r0 + 16 * z;
+    const int64_t rz = panel_half_row(r0, z, half);
     const uint8_t *base = rz < w->rows ? weight_row(w, rz) : nullptr;
     const bool contiguous = base && rz + 15 < w->rows && weight_row(w, rz + 15) == base + 15 * w->row_bytes;
     if (contiguous) {
@@ -335,7 +347,20 @@ static inline void store_wide(const __m512 (&acc)[MR][2], float *out, int64_t ld
   }
 }
 
-template <int MR>
+// Stores act(half 0) * half 1 of each of the MR rows: 16 outputs (the GLU epilogue).
+template <int MR, int Act>
+static inline void store_glu(const __m512 (&acc)[MR][2], float *out, int64_t ldo) {
+  for (int i = 0; i < MR; ++i) _mm512_storeu_ps(out + i * ldo, glu16(acc[i][0], acc[i][1], Act));
+}
+
+// Act < 0: store the panel's 32 outputs; Act 0 / 1: store its 16 GLU outputs (silu / gelu).
+template <int MR, int Act>
+static inline void store_panel(const __m512 (&acc)[MR][2], float *out, int64_t ldo, int nvalid) {
+  if constexpr (Act < 0) store_wide<MR>(acc, out, ldo, nvalid);
+  else store_glu<MR, Act>(acc, out, ldo);
+}
+
+template <int MR, int Act>
 void kern_wide(const BlockQ8A *x, int64_t nb, const WBlock16 *wp, float *out, int64_t ldo, int nvalid) {
   __m512 acc[MR][2];
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -355,7 +380,7 @@ void kern_wide(const BlockQ8A *x, int64_t nb, const WBlock16 *wp, float *out, in
     }
     scale_block<MR>(acc, s, x, nb, b, w[0].d, w[1].d);
   }
-  store_wide<MR>(acc, out, ldo, nvalid);
+  store_panel<MR, Act>(acc, out, ldo, nvalid);
 }
 
 // Pre-packed Q4_0 panels keep the nibbles: per 32-block and 16 rows, q[g][r] is dword g of row
@@ -369,10 +394,10 @@ struct alignas(64) WNib16 {
   float d[16];
 };
 
-void pack_w_panel_nib(const tsgl_weight *w, int64_t r0, WNib16 *wp, int64_t nb) {
+void pack_w_panel_nib(const tsgl_weight *w, int64_t r0, WNib16 *wp, int64_t nb, int64_t half = 0) {
   for (int z = 0; z < 2; ++z) {
     for (int r = 0; r < 16; ++r) {
-      const int64_t row_idx = r0 + 16 * z + r;
+      const int64_t row_idx = panel_half_row(r0, z, half) + r;
       const uint8_t *row = row_idx < w->rows ? weight_row(w, row_idx) : nullptr;
       for (int64_t b = 0; b < nb; ++b) {
         WNib16 &o = wp[b * 2 + z];
@@ -389,7 +414,7 @@ void pack_w_panel_nib(const tsgl_weight *w, int64_t r0, WNib16 *wp, int64_t nb) 
   }
 }
 
-template <int MR>
+template <int MR, int Act>
 void kern_wide(const BlockQ8A *x, int64_t nb, const WNib16 *wp, float *out, int64_t ldo, int nvalid) {
   __m512 acc[MR][2];
   for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -413,19 +438,40 @@ void kern_wide(const BlockQ8A *x, int64_t nb, const WNib16 *wp, float *out, int6
     }
     scale_block<MR>(acc, s, x, nb, b, w[0].d, w[1].d);
   }
-  store_wide<MR>(acc, out, ldo, nvalid);
+  store_panel<MR, Act>(acc, out, ldo, nvalid);
 }
 
 // kern_wide<rows> for 1..6 activation rows, over 8-bit (WBlock16) or nibble (WNib16) panels.
-template <typename Panel>
+template <int Act, typename Panel>
 void kern_wide_rows(int rows, const BlockQ8A *x, int64_t nb, const Panel *wp, float *out, int64_t ldo, int nvalid) {
   switch (rows) {
-    case 6: kern_wide<6>(x, nb, wp, out, ldo, nvalid); break;
-    case 5: kern_wide<5>(x, nb, wp, out, ldo, nvalid); break;
-    case 4: kern_wide<4>(x, nb, wp, out, ldo, nvalid); break;
-    case 3: kern_wide<3>(x, nb, wp, out, ldo, nvalid); break;
-    case 2: kern_wide<2>(x, nb, wp, out, ldo, nvalid); break;
-    default: kern_wide<1>(x, nb, wp, out, ldo, nvalid); break;
+    case 6: kern_wide<6, Act>(x, nb, wp, out, ldo, nvalid); break;
+    case 5: kern_wide<5, Act>(x, nb, wp, out, ldo, nvalid); break;
+    case 4: kern_wide<4, Act>(x, nb, wp, out, ldo, nvalid); break;
+    case 3: kern_wide<3, Act>(x, nb, wp, out, ldo, nvalid); break;
+    case 2: kern_wide<2, Act>(x, nb, wp, out, ldo, nvalid); break;
+    default: kern_wide<1, Act>(x, nb, wp, out, ldo, nvalid); break;
+  }
+}
+
+// One panel against all m activation rows, in ceil(m / 6) kernel calls of balanced size
+// (m = 32: 6 6 5 5 5 5, not 6 6 6 6 6 2): a call's panel reads are shared by its rows only.
+// Each row's arithmetic is the same in every call size, so the split does not change results.
+// A pre-packed next panel (of this weight or the next one) is read from DRAM while this one
+// runs, its bytes prefetched in equal slices before each call, so the first call on a panel
+// does not wait for it (the hardware prefetcher alone leaves that first pass latency bound).
+template <int Act, typename Panel>
+void panel_rows(const BlockQ8A *xq, int64_t nb, int64_t m, const Panel *panel, const char *next, int64_t next_bytes,
+                float *out, int64_t ldo, int nvalid) {
+  const int64_t calls = (m + 5) / 6;
+  int64_t pf = 0;
+  for (int64_t call = 0, i0 = 0; call < calls; ++call) {
+    if (next) {
+      for (const int64_t upto = next_bytes * (call + 1) / calls; pf < upto; pf += 64) _mm_prefetch(next + pf, _MM_HINT_T0);
+    }
+    const int64_t rows = m / calls + (call < m % calls ? 1 : 0);
+    kern_wide_rows<Act>(static_cast<int>(rows), xq + i0 * nb, nb, panel, out + i0 * ldo, ldo, nvalid);
+    i0 += rows;
   }
 }
 
@@ -453,7 +499,7 @@ void matmul_i8_wide_multi(float *const *outs, const float *x, const tsgl_weight 
   // Panel q's pre-packed bytes ([panels][2 * nb] WBlock16 for Q8_0, WNib16 for Q4_0), or null.
   auto packed_panel = [&](int64_t q) -> const char * {
     const int qi = wp_all.weight_of(q);
-    const char *base = static_cast<const char *>(ws[qi]->packed);
+    const char *base = glu_half(ws[qi]) > 0 ? nullptr : static_cast<const char *>(ws[qi]->packed);  // interleaved: pack per call
     return base ? base + (q - wp_all.start[qi]) * wide_panel_bytes(ws[qi], nb) : nullptr;
   };
   parallel_for(wp_all.panels(), [&](int64_t p0, int64_t p1, int) {
@@ -473,27 +519,33 @@ void matmul_i8_wide_multi(float *const *outs, const float *x, const tsgl_weight 
         panel = reinterpret_cast<const char *>(scratch);
       }
       const int nvalid = static_cast<int>(std::min<int64_t>(kNRW, n - lp * kNRW));
-      // Pre-packed: the next panel (of this weight or the next one) is read from DRAM while
-      // this one runs (its bytes prefetched in equal slices before each 6-row kernel call), so
-      // the first call on a panel does not wait for it; the hardware prefetcher alone leaves
-      // that first pass latency bound.
       const int64_t next_bytes = next ? wide_panel_bytes(ws[wp_all.weight_of(pp + 1)], nb) : 0;
-      // Rows in ceil(m / 6) calls of balanced size (m = 32: 6 6 5 5 5 5, not 6 6 6 6 6 2): a
-      // call's panel reads are shared by its rows only. Each row's arithmetic is the same in
-      // every call size, so the split does not change results.
-      const int64_t calls = (m + 5) / 6;
-      int64_t pf = 0;
-      for (int64_t call = 0, i0 = 0; call < calls; ++call) {
-        if (next) {
-          for (const int64_t upto = next_bytes * (call + 1) / calls; pf < upto; pf += 64) _mm_prefetch(next + pf, _MM_HINT_T0);
-        }
-        const int64_t rows = m / calls + (call < m % calls ? 1 : 0);
-        float *o = outs[wi] + i0 * n + lp * kNRW;
-        const BlockQ8A *xr = xq + i0 * nb;
-        i0 += rows;
-        if (nib) kern_wide_rows(static_cast<int>(rows), xr, nb, reinterpret_cast<const WNib16 *>(panel), o, n, nvalid);
-        else kern_wide_rows(static_cast<int>(rows), xr, nb, reinterpret_cast<const WBlock16 *>(panel), o, n, nvalid);
-      }
+      float *o = outs[wi] + lp * kNRW;
+      if (nib) panel_rows<-1>(xq, nb, m, reinterpret_cast<const WNib16 *>(panel), next, next_bytes, o, n, nvalid);
+      else panel_rows<-1>(xq, nb, m, reinterpret_cast<const WBlock16 *>(panel), next, next_bytes, o, n, nvalid);
+    }
+  });
+}
+
+// out[m, half] = act(x @ Wgate^T) * (x @ Wup^T) for a pre-packed TSGL_WEIGHT_GLU weight with
+// interleaved panels (glu_half): the wide GEMM with the GLU applied to each panel's gate and
+// up halves before they are stored, so the [m, 2 * half] gate/up product is never written.
+// The same per-output arithmetic as matmul_i8_wide, then glu16 as glu_row computes it: bit for
+// bit the unfused matmul + GLU.
+template <int Act>
+void matmul_i8_glu(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k) {
+  const int64_t cols = w->cols, nb = cols / 32, half = glu_half(w), panels = half / 16;
+  BlockQ8A *xq = grow(t_xq, static_cast<size_t>(m * nb));
+  parallel_for(m, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) k.quantize_q8a(x + r * cols, xq + r * nb, cols);
+  }, 4);
+  const char *base = static_cast<const char *>(w->packed);
+  const int64_t bytes = wide_panel_bytes(w, nb);
+  parallel_for(panels, [&](int64_t p0, int64_t p1, int) {
+    for (int64_t pp = p0; pp < p1; ++pp) {
+      const char *panel = base + pp * bytes, *next = pp + 1 < p1 ? panel + bytes : nullptr;
+      if (w->dtype == TSGL_Q4_0) panel_rows<Act>(xq, nb, m, reinterpret_cast<const WNib16 *>(panel), next, bytes, out + pp * 16, half, 16);
+      else panel_rows<Act>(xq, nb, m, reinterpret_cast<const WBlock16 *>(panel), next, bytes, out + pp * 16, half, 16);
     }
   });
 }
@@ -513,8 +565,8 @@ void wide_prepack(const tsgl_weight *w, void *dst) {  // dst: [panels][2 * nb] W
   const int64_t nb = w->cols / 32, panels = (w->rows + kNRW - 1) / kNRW;
   parallel_for(panels, [&](int64_t p0, int64_t p1, int) {
     for (int64_t pp = p0; pp < p1; ++pp) {
-      if (w->dtype == TSGL_Q8_0) pack_w_panel_wide(w, pp * kNRW, static_cast<WBlock16 *>(dst) + pp * wide_panel_blocks(nb), nb);
-      else pack_w_panel_nib(w, pp * kNRW, static_cast<WNib16 *>(dst) + pp * wide_panel_blocks(nb), nb);
+      if (w->dtype == TSGL_Q8_0) pack_w_panel_wide(w, pp * kNRW, static_cast<WBlock16 *>(dst) + pp * wide_panel_blocks(nb), nb, glu_half(w));
+      else pack_w_panel_nib(w, pp * kNRW, static_cast<WNib16 *>(dst) + pp * wide_panel_blocks(nb), nb, glu_half(w));
     }
   });
 }
@@ -628,10 +680,18 @@ bool avx512_matmul_wide_multi(float *const *outs, const float *x, const tsgl_wei
   return true;
 }
 
+bool avx512_matmul_glu(float *out, const float *x, const tsgl_weight *w, int64_t m, int act, const IsaKernels &k) {
+  if ((w->dtype != TSGL_Q8_0 && w->dtype != TSGL_Q4_0) || !w->packed || avx512mm::glu_half(w) == 0 || (act != 0 && act != 1)) return false;
+  if (act == 0) avx512mm::matmul_i8_glu<0>(out, x, w, m, k);
+  else avx512mm::matmul_i8_glu<1>(out, x, w, m, k);
+  return true;
+}
+
 bool avx512_matmul(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k, bool vnni) {
   if (w->dtype == TSGL_Q4_K || w->dtype == TSGL_Q6_K) return vnni && avx512_matmul_kquant(out, x, w, m, k);
   // Pre-packed Q8_0 takes the wide GEMM at every m, decode included: one arithmetic for every
   // batch size, and its next-panel prefetch beat the streaming GEMV at batch 1-4 (see below).
+  // (A gate/up weight with interleaved panels also comes here, and is packed per call.)
   if ((w->dtype == TSGL_Q8_0 || w->dtype == TSGL_Q4_0) && w->packed && vnni) {
     avx512mm::matmul_i8_wide(out, x, w, m, k);
     return true;

@@ -29,6 +29,13 @@ void avx512_wide_prepack(const tsgl_weight *w, void *dst);
 // (one activation quantization, one pool job over all their panels); false otherwise.
 bool avx512_matmul_wide_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t m, const IsaKernels &k);
 
+// out[m, rows / 2] = act(x @ gate^T) * (x @ up^T) for a TSGL_WEIGHT_GLU weight whose panels
+// were pre-packed interleaved (Q8_0 / Q4_0, rows % 32 == 0; needs avx512_vnni): bit for bit the
+// wide GEMM followed by the AVX-512 glu_row. False (nothing written) otherwise. Interleaved
+// panels: panel p holds gate rows 16p..16p+15 as its first half and up rows 16p..16p+15 as its
+// second; a plain matmul of such a weight packs its panels per call instead.
+bool avx512_matmul_glu(float *out, const float *x, const tsgl_weight *w, int64_t m, int act, const IsaKernels &k);
+
 // Unpacked streaming GEMV for 1 <= m <= 4 (F32/F16/BF16, and Q8_0/Q4_0 with vnni); false
 // (nothing written) otherwise. Defined in gemv_avx512.cc.
 // Q4_K / Q6_K weights against Q8 activations for any m (the scalar dot_q4_k / dot_q6_k
