@@ -38,7 +38,7 @@ function batch(start: number, num: number): ForwardBatch {
 const nb = ops.native() as unknown as Record<string, (...a: unknown[]) => unknown>;
 const times = new Map<string, number>();
 const calls = new Map<string, number>();
-for (const name of ['matmul', 'matmul3', 'attention', 'storeKv', 'rmsNorm', 'addRmsNorm', 'rope', 'gluMul', 'embed', 'gatherRows', 'addBias']) {
+for (const name of ['matmul', 'matmul3', 'matmulGlu', 'attention', 'storeKv', 'rmsNorm', 'addRmsNorm', 'rope', 'ropeTable', 'ropeQk', 'gluMul', 'embed', 'gatherRows', 'addBias']) {
   const f = nb[name]!.bind(nb);
   nb[name] = (...a: unknown[]) => {
     const t0 = performance.now();

@@ -124,6 +124,13 @@ void tsgl_add_bias(float *out, const float *bias, int64_t rows, int64_t n);
 /* In-place rotary embedding. x: [n_tokens, n_heads, head_dim]; inv_freq: [rot_half]. */
 void tsgl_rope(float *x, const int32_t *positions, int64_t n_tokens, int64_t n_heads,
                int64_t head_dim, const float *inv_freq, int64_t rot_half, int neox);
+/* The cos and sin tsgl_rope uses, once per token: table[t] = [cos(p_t f_i) for i < rot_half,
+ * then sin(p_t f_i)], p_t = positions[t], f = inv_freq. table: [n_tokens, 2 * rot_half]. */
+void tsgl_rope_table(float *table, const int32_t *positions, int64_t n_tokens, const float *inv_freq, int64_t rot_half);
+/* tsgl_rope of q ([n_tokens, n_q_heads, head_dim]) and of k ([n_tokens, n_k_heads, head_dim])
+ * from a tsgl_rope_table of their positions, in one pass: the same values as two tsgl_rope calls. */
+void tsgl_rope_qk(float *q, float *k, const float *table, int64_t n_tokens, int64_t n_q_heads, int64_t n_k_heads,
+                  int64_t head_dim, int64_t rot_half, int neox);
 /* out = act(x @ gate^T) * (x @ up^T) for a TSGL_WEIGHT_GLU weight w ([2 * dim, cols]): the same
  * values as tsgl_matmul into gate_up followed by tsgl_glu_mul, which is what runs when no fused
  * kernel applies (gate_up: [rows, 2 * dim] scratch, written then; else left untouched).

@@ -402,6 +402,30 @@ void Rope(const Napi::CallbackInfo &info) {
   tsgl_rope(x, pos, n, heads, hd, inv, half, info[6].As<Napi::Boolean>().Value() ? 1 : 0);
 }
 
+// ropeTable(table, positions, numTokens, invFreq): table [numTokens, 2 * invFreq.length].
+void RopeTable(const Napi::CallbackInfo &info) {
+  Args a(info, "ropeTable", 4);
+  const int64_t n = a.integer(2, "numTokens");
+  const float *inv = a.f32(3, "invFreq", 0);
+  const int64_t half = static_cast<int64_t>(info[3].As<Napi::Float32Array>().ElementLength());
+  float *table = a.f32(0, "table", a.mul(n, 2 * half));
+  const int32_t *pos = a.i32(1, "positions", n);
+  tsgl_rope_table(table, pos, n, inv, half);
+}
+
+// ropeQk(q, k, table, numTokens, numQHeads, numKHeads, headDim, rotHalf, neox)
+void RopeQk(const Napi::CallbackInfo &info) {
+  Args a(info, "ropeQk", 9);
+  const int64_t n = a.integer(3, "numTokens"), hq = a.integer(4, "numQHeads"), hk = a.integer(5, "numKHeads");
+  const int64_t hd = a.integer(6, "headDim"), half = a.integer(7, "rotHalf");
+  if (2 * half > hd) a.fail("rotHalf " + std::to_string(half) + ": 2*that exceeds headDim " + std::to_string(hd));
+  if (!info[8].IsBoolean()) a.fail("neox must be a boolean");
+  float *q = a.f32(0, "q", a.mul(a.mul(n, hq), hd));
+  float *k = a.f32(1, "k", a.mul(a.mul(n, hk), hd));
+  const float *table = a.f32(2, "table", a.mul(n, 2 * half));
+  tsgl_rope_qk(q, k, table, n, hq, hk, hd, half, info[8].As<Napi::Boolean>().Value() ? 1 : 0);
+}
+
 void GluMul(const Napi::CallbackInfo &info) {
   Args a(info, "gluMul", 5);
   const int64_t rows = a.integer(2, "rows"), dim = a.integer(3, "dim");
@@ -536,6 +560,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TSGL_EXPORT("addBias", AddBias);
   TSGL_EXPORT("rope", Rope);
   TSGL_EXPORT("gluMul", GluMul);
+  TSGL_EXPORT("ropeTable", RopeTable);
+  TSGL_EXPORT("ropeQk", RopeQk);
   TSGL_EXPORT("gatherRows", GatherRows);
   TSGL_EXPORT("argmaxRows", ArgmaxRows);
   TSGL_EXPORT("applyTokenBitmask", ApplyTokenBitmask);

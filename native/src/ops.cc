@@ -248,6 +248,16 @@ void tsgl_add_bias(float *out, const float *bias, int64_t rows, int64_t n) {
   }, 16);
 }
 
+// cos / sin of position * inv_freq[i], i < rot_half: the one place these angles are computed,
+// so tsgl_rope and tsgl_rope_table give the same values.
+static inline void rope_cos_sin(float *c, float *s, int32_t position, const float *inv_freq, int64_t rot_half) {
+  for (int64_t i = 0; i < rot_half; ++i) {
+    const float angle = static_cast<float>(position) * inv_freq[i];
+    c[i] = std::cos(angle);
+    s[i] = std::sin(angle);
+  }
+}
+
 void tsgl_rope(float *x, const int32_t *positions, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
                const float *inv_freq, int64_t rot_half, int neox) {
   const IsaKernels &k = current_kernels();
@@ -255,12 +265,26 @@ void tsgl_rope(float *x, const int32_t *positions, int64_t n_tokens, int64_t n_h
     thread_local std::vector<float> table;  // [2, rot_half]: cos then sin
     float *c = grow(table, static_cast<size_t>(2 * rot_half)), *s = c + rot_half;
     for (int64_t t = t0; t < t1; ++t) {
-      for (int64_t i = 0; i < rot_half; ++i) {
-        const float angle = static_cast<float>(positions[t]) * inv_freq[i];
-        c[i] = std::cos(angle);
-        s[i] = std::sin(angle);
-      }
+      rope_cos_sin(c, s, positions[t], inv_freq, rot_half);
       for (int64_t h = 0; h < n_heads; ++h) k.rope_head(x + (t * n_heads + h) * head_dim, c, s, rot_half, neox != 0);
+    }
+  });
+}
+
+void tsgl_rope_table(float *table, const int32_t *positions, int64_t n_tokens, const float *inv_freq, int64_t rot_half) {
+  parallel_for(n_tokens, [&](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) rope_cos_sin(table + t * 2 * rot_half, table + t * 2 * rot_half + rot_half, positions[t], inv_freq, rot_half);
+  }, 16);
+}
+
+void tsgl_rope_qk(float *q, float *k, const float *table, int64_t n_tokens, int64_t n_q_heads, int64_t n_k_heads,
+                  int64_t head_dim, int64_t rot_half, int neox) {
+  const IsaKernels &ks = current_kernels();
+  parallel_for(n_tokens, [&](int64_t t0, int64_t t1, int) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const float *c = table + t * 2 * rot_half, *s = c + rot_half;
+      for (int64_t h = 0; h < n_q_heads; ++h) ks.rope_head(q + (t * n_q_heads + h) * head_dim, c, s, rot_half, neox != 0);
+      for (int64_t h = 0; h < n_k_heads; ++h) ks.rope_head(k + (t * n_k_heads + h) * head_dim, c, s, rot_half, neox != 0);
     }
   });
 }

@@ -54,11 +54,10 @@ export function qkNorm(ctx: ForwardContext, lw: LayerWeights): void {
   ops.rmsNorm(s.k, s.k, lw.kNorm!, n * c.numKvHeads, c.headDim, c.rmsNormEps);
 }
 
+/** RoPE of q and k from the step's cos/sin table (`state.ropeTable`, filled once per forward). */
 export function rotary(ctx: ForwardContext): void {
   const { state: s, config: c, batch } = ctx;
-  const n = batch.numTokens;
-  ops.rope(s.q, batch.positions, n, c.numHeads, c.headDim, ctx.invFreq, c.ropeNeox);
-  ops.rope(s.k, batch.positions, n, c.numKvHeads, c.headDim, ctx.invFreq, c.ropeNeox);
+  ops.ropeQk(s.q, s.k, s.ropeTable, batch.numTokens, c.numHeads, c.numKvHeads, c.headDim, ctx.invFreq.length, c.ropeNeox);
 }
 
 /** Writes this step's k/v into the pool, then attends over each request's cached + new tokens. */

@@ -1,6 +1,7 @@
 /**
  * DecoderModelRunner: the ModelRunner of every decoder-only family. One forward step:
- * embed → family.layer × numLayers → final norm → logits for batch.logitRows only.
+ * embed (and the RoPE table of the step's positions) → family.layer × numLayers → final norm →
+ * logits for batch.logitRows only.
  *
  * Invariants: batch.numTokens <= state.maxTokens (and so are its logit rows);
  * the returned logits buffer is reused by the next step ([numLogitRows, vocab] prefix is valid).
@@ -47,6 +48,7 @@ export class DecoderModelRunner implements ModelRunner {
     s.ensureLogitRows(batch.numLogitRows);
     this.ctx.batch = batch;
     ops.embed(s.hidden, w.embed, batch.inputIds, batch.numTokens);
+    ops.ropeTable(s.ropeTable, batch.positions, batch.numTokens, this.ctx.invFreq);
     for (let i = 0; i < c.numLayers; i++) this.family.layer(this.ctx, w.layers[i]!, i);
     ops.addRmsNorm(s.residual, s.hidden, s.normed, w.finalNorm, batch.numTokens, c.hiddenSize, c.rmsNormEps);
     if (batch.numLogitRows > 0) {

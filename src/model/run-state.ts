@@ -25,6 +25,8 @@ export class RunState {
   readonly mlpRows: number;
   readonly gateUp: Float32Array; // [mlpRows, 2 * intermediate]
   readonly act: Float32Array; // [mlpRows, intermediate]
+  /** RoPE cos/sin of the step's positions, filled once per forward (ops.ropeTable). */
+  readonly ropeTable: Float32Array; // [maxTokens, rotaryDim]: per token rotaryDim/2 cos, then as many sin
   logitInput: Float32Array; // [logitRowCapacity, hidden]
   logits: Float32Array; // [logitRowCapacity, vocab]
   logitRowCapacity: number;
@@ -42,6 +44,7 @@ export class RunState {
     this.mlpRows = Math.min(maxTokens, MLP_ROWS);
     this.gateUp = new Float32Array(this.mlpRows * 2 * c.intermediateSize);
     this.act = new Float32Array(this.mlpRows * c.intermediateSize);
+    this.ropeTable = new Float32Array(maxTokens * 2 * Math.floor(c.rotaryDim / 2));
     this.logitRowCapacity = Math.max(1, Math.min(initialLogitRows, maxTokens));
     this.logitInput = new Float32Array(this.logitRowCapacity * c.hiddenSize);
     this.logits = new Float32Array(this.logitRowCapacity * c.vocabSize);

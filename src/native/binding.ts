@@ -101,6 +101,11 @@ export interface NativeBinding {
   ): void;
   /** out = act(gate) * up, gateUp: [rows, 2*dim] (gate first), out: [rows, dim]. act 0 silu, 1 gelu(tanh). */
   gluMul(out: Float32Array, gateUp: Float32Array, rows: number, dim: number, act: number): void;
+  /** table [numTokens, 2 * invFreq.length]: per token cos(pos * f) then sin(pos * f), as rope uses them. */
+  ropeTable(table: Float32Array, positions: Int32Array, numTokens: number, invFreq: Float32Array): void;
+  /** rope of q and k from a ropeTable, in one pass (the values of two rope calls). */
+  ropeQk(q: Float32Array, k: Float32Array, table: Float32Array, numTokens: number, numQHeads: number, numKHeads: number,
+    headDim: number, rotHalf: number, neox: boolean): void;
   /** out = act(x gate^T) * (x up^T) for a glu weight; gateUp: scratch the unfused path writes. */
   matmulGlu(out: Float32Array, gateUp: Float32Array, x: Float32Array, weight: number, rows: number, act: number): void;
   /** out[i, :] = x[rowIdx[i], :] for i < numRows. x: [*, dim]; out: [numRows, dim] */

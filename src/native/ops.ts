@@ -274,6 +274,34 @@ export function rope(
   native().rope(x, positions, numTokens, numHeads, headDim, invFreq, neox);
 }
 
+/** Per-token cos/sin of RoPE, computed once per forward. table: [numTokens, 2 * invFreq.length] */
+export function ropeTable(table: Float32Array, positions: Int32Array, numTokens: number, invFreq: Float32Array): void {
+  const op = 'ropeTable';
+  dim(op, 'numTokens', numTokens);
+  len(op, 'positions', positions, numTokens, numTokens);
+  len(op, 'table', table, numTokens * 2 * invFreq.length, numTokens, 2 * invFreq.length);
+  native().ropeTable(table, positions, numTokens, invFreq);
+}
+
+/**
+ * In-place RoPE of q ([numTokens, numQHeads, headDim]) and k ([numTokens, numKHeads, headDim])
+ * from a `ropeTable` of their positions (rotHalf = its invFreq length): the values of
+ * `rope(q)` and `rope(k)`, in one pass with the angles computed once per forward.
+ */
+export function ropeQk(
+  q: Float32Array, k: Float32Array, table: Float32Array, numTokens: number, numQHeads: number, numKHeads: number,
+  headDim: number, rotHalf: number, neox: boolean,
+): void {
+  const op = 'ropeQk';
+  dim(op, 'numTokens', numTokens);
+  dim(op, 'headDim', headDim);
+  if (2 * rotHalf > headDim) fail(op, `rotary dims 2*${rotHalf} exceed headDim ${headDim}`);
+  len(op, 'q', q, numTokens * numQHeads * headDim, numTokens, numQHeads, headDim);
+  len(op, 'k', k, numTokens * numKHeads * headDim, numTokens, numKHeads, headDim);
+  len(op, 'table', table, numTokens * 2 * rotHalf, numTokens, 2 * rotHalf);
+  native().ropeQk(q, k, table, numTokens, numQHeads, numKHeads, headDim, rotHalf, neox);
+}
+
 export const Act = { SILU: 0, GELU_TANH: 1 } as const;
 export type ActId = (typeof Act)[keyof typeof Act];
 

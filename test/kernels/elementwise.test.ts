@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { assertClose, ops, perIsa, randn, rng } from './helpers.js';
+import { assertClose, assertEqualArrays, ops, perIsa, randn, rng } from './helpers.js';
 
 const SHAPES: [number, number][] = [[1, 1], [3, 17], [5, 33], [2, 100], [7, 64], [1, 1000]];
 
@@ -96,6 +96,29 @@ test('rope: neox and interleaved, partial rotary dims', () => {
     }
   }
   assert.throws(() => ops.rope(new Float32Array(8), new Int32Array(1), 1, 1, 8, new Float32Array(5), true), /exceed headDim/);
+});
+
+test('ropeQk with a ropeTable equals rope of q and of k, bit for bit (every ISA)', () => {
+  const rand = rng(23);
+  for (const [tokens, hq, hk, hd, rot] of [[1, 1, 1, 2, 2], [5, 9, 3, 64, 64], [3, 4, 2, 34, 18], [33, 2, 1, 16, 16]] as const) {
+    const q0 = randn(tokens * hq * hd, rand), k0 = randn(tokens * hk * hd, rand);
+    const pos = Int32Array.from({ length: tokens }, () => Math.floor(rand() * 5000));
+    const inv = Float32Array.from({ length: rot / 2 }, (_, i) => 10000 ** (-(2 * i) / rot));
+    for (const neox of [true, false]) {
+      perIsa((isa) => {
+        const what = `${isa} neox=${neox} [${tokens}, ${hq}/${hk}, ${hd}] rot ${rot}`;
+        const q = q0.slice(), k = k0.slice(), qr = q0.slice(), kr = k0.slice();
+        const table = new Float32Array(tokens * rot);
+        ops.ropeTable(table, pos, tokens, inv);
+        ops.ropeQk(q, k, table, tokens, hq, hk, hd, rot / 2, neox);
+        ops.rope(qr, pos, tokens, hq, hd, inv, neox);
+        ops.rope(kr, pos, tokens, hk, hd, inv, neox);
+        assertEqualArrays(q, qr, `${what} q`);
+        assertEqualArrays(k, kr, `${what} k`);
+      });
+    }
+  }
+  assert.throws(() => ops.ropeQk(new Float32Array(8), new Float32Array(8), new Float32Array(10), 1, 1, 1, 8, 5, true), /exceed headDim/);
 });
 
 test('gluMul: silu and gelu-tanh', () => {
