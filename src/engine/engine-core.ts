@@ -290,8 +290,10 @@ export class EngineCore {
   /** Logprobs of prompt tokens from the input-logprob logit rows (row at position p scores token p+1). */
   private inputLogprobs(step: ScheduledStep, logits: Float32Array): void {
     const V = this.runner.vocabSize;
-    const sampleRows = new Set(step.sampleLogitRow);
-    for (let k = 0; k < step.batch.numLogitRows; k++) {
+    // Rows beyond the sampled ones exist only when some request asked for input logprobs (no
+    // set built, nothing allocated, on the common step).
+    const sampleRows = step.batch.numLogitRows > step.sampleLogitRow.length ? new Set(step.sampleLogitRow) : null;
+    for (let k = 0; sampleRows !== null && k < step.batch.numLogitRows; k++) {
       if (sampleRows.has(k)) continue;
       const req = step.logitRowReqs[k]!;
       const ex = this.extras.get(req);
