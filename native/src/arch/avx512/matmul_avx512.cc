@@ -23,6 +23,9 @@
  * (batch 4). The GEMV prefetches 1 KiB ahead of one stream per thread, the wide kernel the
  * whole next panel (20-55 KiB) while the current one runs.
  *
+ * Gate/up weights (TSGL_WEIGHT_GLU) pre-packed with interleaved panels take matmul_i8_glu: the
+ * same kernel with the GLU applied to a panel's gate and up halves before the store.
+ *
  * int8 path (needs avx512_vnni): activations are quantized per 32-block exactly as the
  * scalar reference does (BlockQ8A), then laid out in pairs of blocks (64 int8 + 16 lanes of
  * scale + the -128*sum bias lanes); weights are stored as unsigned (w + 128) so one vpdpbusd
