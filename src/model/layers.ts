@@ -9,6 +9,7 @@
  */
 import type { ForwardBatch } from '../engine/types.js';
 import * as ops from '../native/ops.js';
+import { compactRows } from './last-layer-prune.js';
 import type { ModelConfig } from './model-config.js';
 import type { RunState } from './run-state.js';
 import type { LayerWeights } from './weights.js';
@@ -20,6 +21,12 @@ export interface ForwardContext {
   readonly invFreq: Float32Array; // [rotaryDim / 2]
   readonly attnScale: number;
   batch: ForwardBatch;
+  /**
+   * Set by the runner for the last layer when only the logit rows need its output
+   * (last-layer-prune.ts): pagedAttention stores every row's K/V, then switches `batch` to this
+   * reduced batch, whose rows are the logit rows, and the rest of the layer runs on those.
+   */
+  pruneTo: ForwardBatch | null;
 }
 
 /** Residual add (except before layer 0) and the attention pre-norm: normed = norm(residual). */
@@ -60,10 +67,22 @@ export function rotary(ctx: ForwardContext): void {
   ops.ropeQk(s.q, s.k, s.ropeTable, batch.numTokens, c.numHeads, c.numKvHeads, c.headDim, ctx.invFreq.length, c.ropeNeox);
 }
 
-/** Writes this step's k/v into the pool, then attends over each request's cached + new tokens. */
+/**
+ * Writes this step's k/v into the pool, then attends over each request's cached + new tokens
+ * (only the logit rows' queries when `ctx.pruneTo` is set: q and residual rows are compacted to
+ * them and `ctx.batch` becomes the reduced batch).
+ */
 export function pagedAttention(ctx: ForwardContext, layerIdx: number): void {
-  const { state: s, config: c, batch } = ctx;
-  ops.storeKv(ctx.kvPool, layerIdx, s.k, s.v, batch.outLoc, batch.numTokens);
+  const { state: s, config: c } = ctx;
+  ops.storeKv(ctx.kvPool, layerIdx, s.k, s.v, ctx.batch.outLoc, ctx.batch.numTokens);
+  if (ctx.pruneTo !== null) {
+    const full = ctx.batch, n = full.numLogitRows;
+    compactRows(s.q, full.logitRows, n, c.numHeads * c.headDim);
+    compactRows(s.residual, full.logitRows, n, c.hiddenSize);
+    ctx.batch = ctx.pruneTo;
+    ctx.pruneTo = null;
+  }
+  const batch = ctx.batch;
   ops.attention(
     s.attnOut, s.q, ctx.kvPool, layerIdx, c.numHeads,
     batch.numReqs, batch.qIndptr, batch.kvIndptr, batch.kvIndices, ctx.attnScale,

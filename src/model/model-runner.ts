@@ -1,7 +1,8 @@
 /**
  * DecoderModelRunner: the ModelRunner of every decoder-only family. One forward step:
  * embed (and the RoPE table of the step's positions) → family.layer × numLayers → final norm →
- * logits for batch.logitRows only.
+ * logits for batch.logitRows only. The last layer runs its attention queries, o projection and MLP
+ * for the logit rows only when they are their requests' last tokens (last-layer-prune.ts).
  *
  * Invariants: batch.numTokens <= state.maxTokens (and so are its logit rows);
  * the returned logits buffer is reused by the next step ([numLogitRows, vocab] prefix is valid).
@@ -9,6 +10,7 @@
 import type { ForwardBatch, ModelRunner } from '../engine/types.js';
 import * as ops from '../native/ops.js';
 import type { ModelFamily } from './family.js';
+import { LastLayerPruner } from './last-layer-prune.js';
 import type { ForwardContext } from './layers.js';
 import type { ModelConfig } from './model-config.js';
 import { familyFor } from './registry.js';
@@ -21,6 +23,7 @@ export class DecoderModelRunner implements ModelRunner {
   readonly state: RunState;
   private readonly family: ModelFamily;
   private readonly ctx: ForwardContext;
+  private readonly pruner = new LastLayerPruner();
 
   constructor(
     readonly config: ModelConfig,
@@ -37,6 +40,7 @@ export class DecoderModelRunner implements ModelRunner {
       config, state: this.state, kvPool, invFreq,
       attnScale: 1 / Math.sqrt(config.headDim),
       batch: undefined as unknown as ForwardBatch,
+      pruneTo: null,
     };
   }
 
@@ -46,14 +50,23 @@ export class DecoderModelRunner implements ModelRunner {
       throw new Error(`batch of ${batch.numTokens} tokens exceeds the run state's ${s.maxTokens}`);
     }
     s.ensureLogitRows(batch.numLogitRows);
-    this.ctx.batch = batch;
+    const ctx = this.ctx;
+    ctx.batch = batch;
+    ctx.pruneTo = null; // (a forward that threw may have left it set)
     ops.embed(s.hidden, w.embed, batch.inputIds, batch.numTokens);
-    ops.ropeTable(s.ropeTable, batch.positions, batch.numTokens, this.ctx.invFreq);
-    for (let i = 0; i < c.numLayers; i++) this.family.layer(this.ctx, w.layers[i]!, i);
-    ops.addRmsNorm(s.residual, s.hidden, s.normed, w.finalNorm, batch.numTokens, c.hiddenSize, c.rmsNormEps);
-    if (batch.numLogitRows > 0) {
-      ops.gatherRows(s.logitInput, s.normed, batch.logitRows, batch.numLogitRows, c.hiddenSize);
-      ops.matmul(s.logits, s.logitInput, w.lmHead, batch.numLogitRows);
+    ops.ropeTable(s.ropeTable, batch.positions, batch.numTokens, ctx.invFreq);
+    const pruned = this.pruner.plan(batch);
+    for (let i = 0; i < c.numLayers; i++) {
+      if (i === c.numLayers - 1) ctx.pruneTo = pruned;
+      this.family.layer(ctx, w.layers[i]!, i);
+    }
+    const out = ctx.batch; // the pruned batch when the last layer switched to it
+    ctx.batch = batch;
+    ctx.pruneTo = null;
+    ops.addRmsNorm(s.residual, s.hidden, s.normed, w.finalNorm, out.numTokens, c.hiddenSize, c.rmsNormEps);
+    if (out.numLogitRows > 0) {
+      ops.gatherRows(s.logitInput, s.normed, out.logitRows, out.numLogitRows, c.hiddenSize);
+      ops.matmul(s.logits, s.logitInput, w.lmHead, out.numLogitRows);
     }
     return s.logits;
   }
