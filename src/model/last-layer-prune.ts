@@ -8,7 +8,9 @@
  * Invariants: the pruned batch has one query row per kept request (its last token), kept requests
  * in batch order with their full KV (copied indices), logit rows 0..n-1. Every kernel computes a
  * row independently of the others, so the logits are bit for bit those of the full pass. Buffers
- * are reused across steps (grown only when a step needs more).
+ * are reused across steps (grown only when a step needs more). Anything that would read the last
+ * layer's output of other rows (hidden states, should `--enable-return-hidden-states` be built)
+ * must make `plan` return null for its steps.
  */
 import type { ForwardBatch } from '../engine/types.js';
 
