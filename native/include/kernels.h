@@ -149,7 +149,8 @@ void tsgl_apply_token_bitmask(float *logits, int64_t rows, int64_t vocab, const 
 
 /* --- KV pool --- */
 typedef struct tsgl_kv_pool tsgl_kv_pool;
-/* K and V each [num_layers][num_slots][num_kv_heads][head_dim] in dtype (F32/F16/BF16), zeroed. */
+/* K and V each [num_layers][num_kv_heads][num_slots][head_dim] in dtype (F32/F16/BF16), zeroed:
+ * one KV head's rows of consecutive slots are contiguous. */
 tsgl_kv_pool *tsgl_kv_pool_create(int64_t num_layers, int64_t num_slots, int64_t num_kv_heads,
                                   int64_t head_dim, int dtype);
 void tsgl_kv_pool_free(tsgl_kv_pool *pool);

@@ -126,10 +126,12 @@ void matmul_float(float *out, const float *x, const tsgl_weight *w, int64_t m, c
 using namespace tsgl;
 
 struct tsgl_kv_pool {
-  uint8_t *k, *v;  // each [num_layers][num_slots][num_kv_heads][head_dim] in dtype
+  // each [num_layers][num_kv_heads][num_slots][head_dim] in dtype: a KV head's rows of
+  // consecutive slots are contiguous, so attention over a request's slot runs streams them.
+  uint8_t *k, *v;
   int64_t num_layers, num_slots, num_kv_heads, head_dim;
   int dtype;
-  int64_t elem_bytes, slot_bytes, layer_bytes;
+  int64_t elem_bytes, row_bytes, head_stride, layer_bytes;  // row: one head of one slot
   size_t map_bytes;  // bytes of each mapping
 };
 
@@ -326,8 +328,9 @@ tsgl_kv_pool *tsgl_kv_pool_create(int64_t num_layers, int64_t num_slots, int64_t
   p->head_dim = head_dim;
   p->dtype = dtype;
   p->elem_bytes = dtype == TSGL_F32 ? 4 : 2;
-  p->slot_bytes = num_kv_heads * head_dim * p->elem_bytes;
-  p->layer_bytes = num_slots * p->slot_bytes;
+  p->row_bytes = head_dim * p->elem_bytes;
+  p->head_stride = num_slots * p->row_bytes;
+  p->layer_bytes = num_kv_heads * p->head_stride;
   p->map_bytes = static_cast<size_t>(num_layers * p->layer_bytes);
   const size_t len = p->map_bytes ? p->map_bytes : 1;
   void *k = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);  // zeroed, lazy
@@ -369,18 +372,20 @@ void tsgl_kv_pool_free(tsgl_kv_pool *p) {
 int64_t tsgl_kv_pool_commit(tsgl_kv_pool *p, int64_t n) {
   n = std::min(n, p->num_slots);
   if (n <= 0) return 0;
-  const size_t len = static_cast<size_t>(n * p->slot_bytes);
+  const size_t len = static_cast<size_t>(n * p->row_bytes);  // slots [0, n) of one KV head
   const long page = sysconf(_SC_PAGESIZE);
-  parallel_for(p->num_layers * 2, [&](int64_t i0, int64_t i1, int) {
+  const int64_t heads = p->num_kv_heads;
+  parallel_for(p->num_layers * 2 * heads, [&](int64_t i0, int64_t i1, int) {
     for (int64_t i = i0; i < i1; ++i) {
-      uint8_t *base = (i & 1 ? p->v : p->k) + (i >> 1) * p->layer_bytes;
+      const int64_t kv = i / heads, h = i % heads;  // kv = layer * 2 + (0: K, 1: V)
+      uint8_t *base = (kv & 1 ? p->v : p->k) + (kv >> 1) * p->layer_bytes + h * p->head_stride;
       uint8_t *start = reinterpret_cast<uint8_t *>(reinterpret_cast<uintptr_t>(base) & ~static_cast<uintptr_t>(page - 1));
       if (madvise(start, len + (base - start), MADV_POPULATE_WRITE) == 0) continue;
       for (size_t off = 0; off < len; off += static_cast<size_t>(page)) *reinterpret_cast<volatile uint8_t *>(base + off) = 0;
       *reinterpret_cast<volatile uint8_t *>(base + len - 1) = 0;
     }
   });
-  return static_cast<int64_t>(len) * 2 * p->num_layers;
+  return static_cast<int64_t>(len) * 2 * heads * p->num_layers;
 }
 
 void tsgl_kv_pool_shape(const tsgl_kv_pool *p, int64_t *num_layers, int64_t *num_slots, int64_t *num_kv_heads,
@@ -394,24 +399,30 @@ void tsgl_kv_pool_shape(const tsgl_kv_pool *p, int64_t *num_layers, int64_t *num
 
 void tsgl_store_kv(tsgl_kv_pool *p, int64_t layer, const float *k, const float *v, const int32_t *loc, int64_t n) {
   const IsaKernels &ks = current_kernels();
-  const int64_t row = p->num_kv_heads * p->head_dim;
+  const int64_t hd = p->head_dim, heads = p->num_kv_heads, row = heads * hd;
   uint8_t *kl = p->k + layer * p->layer_bytes, *vl = p->v + layer * p->layer_bytes;
   parallel_for(n, [&](int64_t t0, int64_t t1, int) {
     for (int64_t t = t0; t < t1; ++t) {
-      ks.store_row(p->dtype, kl + loc[t] * p->slot_bytes, k + t * row, row);
-      ks.store_row(p->dtype, vl + loc[t] * p->slot_bytes, v + t * row, row);
+      for (int64_t h = 0; h < heads; ++h) {
+        const int64_t off = h * p->head_stride + loc[t] * p->row_bytes;
+        ks.store_row(p->dtype, kl + off, k + t * row + h * hd, hd);
+        ks.store_row(p->dtype, vl + off, v + t * row + h * hd, hd);
+      }
     }
   }, 8);
 }
 
 void tsgl_load_kv(const tsgl_kv_pool *p, int64_t layer, float *k, float *v, const int32_t *slots, int64_t n) {
   const IsaKernels &ks = current_kernels();
-  const int64_t row = p->num_kv_heads * p->head_dim;
+  const int64_t hd = p->head_dim, heads = p->num_kv_heads, row = heads * hd;
   const uint8_t *kl = p->k + layer * p->layer_bytes, *vl = p->v + layer * p->layer_bytes;
   parallel_for(n, [&](int64_t t0, int64_t t1, int) {
     for (int64_t t = t0; t < t1; ++t) {
-      ks.dequant_row(p->dtype, kl + slots[t] * p->slot_bytes, k + t * row, row);
-      ks.dequant_row(p->dtype, vl + slots[t] * p->slot_bytes, v + t * row, row);
+      for (int64_t h = 0; h < heads; ++h) {
+        const int64_t off = h * p->head_stride + slots[t] * p->row_bytes;
+        ks.dequant_row(p->dtype, kl + off, k + t * row + h * hd, hd);
+        ks.dequant_row(p->dtype, vl + off, v + t * row + h * hd, hd);
+      }
     }
   }, 8);
 }
@@ -429,8 +440,9 @@ void tsgl_attention(float *out, const float *q, const tsgl_kv_pool *p, int64_t l
   a.num_kv_heads = p->num_kv_heads;
   a.head_dim = p->head_dim;
   a.group = num_heads / p->num_kv_heads;
-  a.slot_bytes = p->slot_bytes;
-  a.head_bytes = p->head_dim * p->elem_bytes;
+  a.slot_bytes = p->row_bytes;
+  a.head_bytes = p->row_bytes;
+  a.head_stride = p->head_stride;
   a.dtype = p->dtype;
   a.q_indptr = q_indptr;
   a.kv_indptr = kv_indptr;

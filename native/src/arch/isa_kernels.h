@@ -22,9 +22,10 @@ namespace tsgl {
 struct AttnArgs {
   float *out;                 // [num_tokens, num_heads, head_dim]
   const float *q;             // [num_tokens, num_heads, head_dim]
-  const uint8_t *k, *v;       // this layer: [num_slots, num_kv_heads, head_dim] in dtype
+  const uint8_t *k, *v;       // this layer: [num_kv_heads, num_slots, head_dim] in dtype
   int64_t num_heads, num_kv_heads, head_dim, group;  // group = num_heads / num_kv_heads
-  int64_t slot_bytes, head_bytes;                     // strides in the K/V arrays
+  // KV head h's row of slot s: k + h * head_stride + s * slot_bytes, head_bytes long
+  int64_t slot_bytes, head_bytes, head_stride;
   int dtype;                                          // F32, F16 or BF16
   const int32_t *q_indptr, *kv_indptr, *kv_indices;
   float scale;

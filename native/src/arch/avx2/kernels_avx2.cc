@@ -386,7 +386,7 @@ static void attention_block(const AttnArgs &a, int64_t req, int64_t kvh, int64_t
   const int64_t gh = g1 - g0, rows = (je - jb) * gh;
   init_rows<NC>(a, st, qs, accs, req, kvh, g0, gh, jb, rows);
   const int32_t *slots = a.kv_indices + a.kv_indptr[req];
-  const uint8_t *kb = a.k + kvh * a.head_bytes, *vb = a.v + kvh * a.head_bytes;
+  const uint8_t *kb = a.k + kvh * a.head_stride, *vb = a.v + kvh * a.head_stride;
   const int64_t n = st[rows - 1].lim;  // keys seen by the last row
   prefetch_rows(kb, vb, slots, std::min<int64_t>(n, kKeyTile), a.slot_bytes, a.head_bytes);
   for (int64_t i0 = 0; i0 < n; i0 += kKeyTile) {

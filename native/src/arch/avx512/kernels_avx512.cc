@@ -494,7 +494,7 @@ static void attention_block(const AttnArgs &a, int64_t req, int64_t kvh, int64_t
   const int64_t kv0 = a.kv_indptr[req], kv_len = a.kv_indptr[req + 1] - kv0;
   const int32_t *slots = a.kv_indices + kv0;
   const int64_t gh = g1 - g0, rows = (je - jb) * gh;
-  const uint8_t *kb = a.k + kvh * a.head_bytes, *vb = a.v + kvh * a.head_bytes;
+  const uint8_t *kb = a.k + kvh * a.head_stride, *vb = a.v + kvh * a.head_stride;
   const __m512 vscale = _mm512_set1_ps(a.scale);
   for (int64_t r = 0; r < rows; ++r) {
     const float *qrow = a.q + block_row(a, req, kvh, g0, gh, jb, r) * 16 * NC;
