@@ -492,12 +492,19 @@ inline int64_t wide_panel_bytes(const tsgl_weight *w, int64_t nb) {
 #include "panels_avx512.inc"
 using WidePanels = PanelSet<kNRW>;
 
-void matmul_i8_wide_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t m, const IsaKernels &k) {
-  const int64_t cols = ws[0]->cols, nb = cols / 32;
+// x [m, cols] -> [m, cols / 32] BlockQ8A in this thread's scratch (the wide GEMMs' activations).
+const BlockQ8A *quantize_rows(const float *x, int64_t m, int64_t cols, const IsaKernels &k) {
+  const int64_t nb = cols / 32;
   BlockQ8A *xq = grow(t_xq, static_cast<size_t>(m * nb));
   parallel_for(m, [&](int64_t r0, int64_t r1, int) {
     for (int64_t r = r0; r < r1; ++r) k.quantize_q8a(x + r * cols, xq + r * nb, cols);
   }, 4);
+  return xq;
+}
+
+void matmul_i8_wide_multi(float *const *outs, const float *x, const tsgl_weight *const *ws, int count, int64_t m, const IsaKernels &k) {
+  const int64_t cols = ws[0]->cols, nb = cols / 32;
+  const BlockQ8A *xq = quantize_rows(x, m, cols, k);
   const WidePanels wp_all(outs, ws, count);
   // Panel q's pre-packed bytes ([panels][2 * nb] WBlock16 for Q8_0, WNib16 for Q4_0), or null.
   auto packed_panel = [&](int64_t q) -> const char * {
@@ -537,11 +544,8 @@ void matmul_i8_wide_multi(float *const *outs, const float *x, const tsgl_weight 
 // bit the unfused matmul + GLU.
 template <int Act>
 void matmul_i8_glu(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k) {
-  const int64_t cols = w->cols, nb = cols / 32, half = glu_half(w), panels = half / 16;
-  BlockQ8A *xq = grow(t_xq, static_cast<size_t>(m * nb));
-  parallel_for(m, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) k.quantize_q8a(x + r * cols, xq + r * nb, cols);
-  }, 4);
+  const int64_t nb = w->cols / 32, half = glu_half(w), panels = half / 16;
+  const BlockQ8A *xq = quantize_rows(x, m, w->cols, k);
   const char *base = static_cast<const char *>(w->packed);
   const int64_t bytes = wide_panel_bytes(w, nb);
   parallel_for(panels, [&](int64_t p0, int64_t p1, int) {
