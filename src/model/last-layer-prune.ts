@@ -19,6 +19,7 @@ export class LastLayerPruner {
   private kvIndptr = new Int32Array(1);
   private kvIndices = new Int32Array(0);
   private rowIds = new Int32Array(0);
+  private reqOf = new Int32Array(0); // [numLogitRows] the request of each logit row
   private readonly empty = new Int32Array(0);
 
   /**
@@ -53,7 +54,8 @@ export class LastLayerPruner {
 
   /** [numLogitRows] the request of each logit row, or null if one is not its request's last row. */
   private keptRequests(batch: ForwardBatch): Int32Array | null {
-    const reqOf = this.ensureRows(batch.numLogitRows);
+    if (this.reqOf.length < batch.numLogitRows) this.reqOf = new Int32Array(Math.max(batch.numLogitRows, 2 * this.reqOf.length));
+    const reqOf = this.reqOf;
     let k = 0;
     for (let r = 0; r < batch.numReqs && k < batch.numLogitRows; r++) {
       const last = batch.qIndptr[r + 1]! - 1;
@@ -62,12 +64,6 @@ export class LastLayerPruner {
       reqOf[k++] = r;
     }
     return k === batch.numLogitRows ? reqOf : null;
-  }
-
-  private reqScratch = new Int32Array(0);
-  private ensureRows(n: number): Int32Array {
-    if (this.reqScratch.length < n) this.reqScratch = new Int32Array(Math.max(n, 2 * this.reqScratch.length));
-    return this.reqScratch;
   }
 
   private grow(n: number, batch: ForwardBatch): void {
