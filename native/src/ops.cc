@@ -226,7 +226,7 @@ void tsgl_matmul_multi(float *const *outs, const float *x, const tsgl_weight *co
   if (dots == count && has_bf16_dot_kernel()) {
     if (avx512_matmul_bf16dot(outs, x, ws, count, rows)) return;
   } else if (dots == 0 && tsgl_get_isa() == TSGL_ISA_AVX512) {
-    // Pre-packed Q8_0 (all of them): the wide GEMM at every m, as tsgl_matmul does.
+    // Pre-packed Q8_0 / Q4_0 (all of them): the wide GEMM at every m, as tsgl_matmul does.
     if (cpu_features().avx512_vnni && avx512_matmul_wide_multi(outs, x, ws, count, rows, current_kernels())) return;
     bool nonempty = true;
     for (int i = 0; i < count; ++i) nonempty = nonempty && ws[i]->rows > 0;

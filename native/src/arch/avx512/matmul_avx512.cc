@@ -696,7 +696,7 @@ bool avx512_matmul_glu(float *out, const float *x, const tsgl_weight *w, int64_t
 
 bool avx512_matmul(float *out, const float *x, const tsgl_weight *w, int64_t m, const IsaKernels &k, bool vnni) {
   if (w->dtype == TSGL_Q4_K || w->dtype == TSGL_Q6_K) return vnni && avx512_matmul_kquant(out, x, w, m, k);
-  // Pre-packed Q8_0 takes the wide GEMM at every m, decode included: one arithmetic for every
+  // Pre-packed Q8_0 / Q4_0 take the wide GEMM at every m, decode included: one arithmetic for every
   // batch size, and its next-panel prefetch beat the streaming GEMV at batch 1-4 (see below).
   // (A gate/up weight with interleaved panels also comes here, and is packed per call.)
   if ((w->dtype == TSGL_Q8_0 || w->dtype == TSGL_Q4_0) && w->packed && vnni) {
